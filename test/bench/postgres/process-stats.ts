@@ -1,0 +1,146 @@
+// Resource figures of other processes, read from /proc (Linux): peak RSS (VmHWM, the kernel's own
+// high-water mark, so polling cannot miss a peak while the process lives) and CPU time
+// (utime + stime). Used for the consumers the benchmark starts (pg_recvlogical, the Debezium JVM,
+// a Kafki worker run as a child) and for the walsender serving a slot.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let clockTicks: number | undefined;
+
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+export interface ProcSample {
+  /** VmHWM in MB (peak resident set so far). */
+  peakRssMb: number;
+  /** user + system CPU seconds so far. */
+  cpuSeconds: number;
+}
+
+/** One reading of /proc/<pid>; undefined once the process is gone. */
+export function sampleProcess(pid: number): ProcSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // a zombie (exited, not yet reaped) has no Vm lines: treat it as gone, keep the last reading
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    if (hwm?.[1] === undefined) return undefined;
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return {
+      peakRssMb: Math.round((Number(hwm[1]) / 1024) * 10) / 10,
+      cpuSeconds: ticks / ticksPerSecond(),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls a process (whose pid may be found only later) and keeps its last reading. */
+export class ProcessSampler {
+  private last: ProcSample | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pid: () => number | undefined | Promise<number | undefined>,
+    intervalMs = 20,
+  ) {
+    this.timer = setInterval(() => void this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  async sample(): Promise<void> {
+    try {
+      const pid = await this.pid();
+      if (pid === undefined) return;
+      const reading = sampleProcess(pid);
+      if (reading !== undefined) this.last = reading;
+    } catch {
+      // the pid lookup failed (e.g. its connection closed); try again at the next tick
+    }
+  }
+
+  /** The last reading: peak RSS and the CPU seconds the process has used in its life. */
+  stop(): ProcSample | undefined {
+    clearInterval(this.timer);
+    return this.last;
+  }
+}
+
+export interface ProcessRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  wallMs: number;
+  /** Peak RSS in MB and CPU seconds (from /proc, sampled until exit). */
+  peakRssMb: number | null;
+  cpuSeconds: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kill (SIGKILL) after this long. */
+  timeoutMs?: number;
+  /** Called for every stderr chunk (e.g. to tee the log to a file). */
+  onStderr?: (chunk: string) => void;
+}
+
+/** Runs a command to completion, timing it and sampling its peak RSS and CPU time. */
+export function runMeasured(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pid = child.pid;
+    const sampler = new ProcessSampler(() => pid, 20);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-64 * 1024);
+      options.onStderr?.(chunk);
+    });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      sampler.stop();
+      reject(error);
+    });
+    child.on('close', (exitCode, signal) => {
+      const wallMs = performance.now() - started;
+      if (timer) clearTimeout(timer);
+      const sample = sampler.stop();
+      resolve({
+        exitCode,
+        signal,
+        wallMs,
+        peakRssMb: sample?.peakRssMb ?? null,
+        cpuSeconds: sample?.cpuSeconds ?? null,
+        stdout,
+        stderr,
+      });
+    });
+  });
+}
