@@ -21,7 +21,7 @@ import type { EsErrorCause } from './errors.ts';
 import {
   classifyRequestError,
   isLoadShedding,
-  maxBulkTimeoutMs,
+  longerTimeout,
   sleepFor,
   sleepUnderBackpressure,
 } from './retry.ts';
@@ -58,7 +58,7 @@ export interface StoredDocument {
 export interface EsTransport {
   bulk: BulkSend;
   /** Current _version of each document, undefined when it does not exist. */
-  versions(refs: readonly IndexRef[]): Promise<Array<number | undefined>>;
+  versions(refs: readonly IndexRef[], timeoutMs?: number): Promise<Array<number | undefined>>;
   /**
    * The `fields` of each document's _source as stored now (real-time get), undefined when it
    * does not exist; 64-bit integers stay exact. Optional: without it, unavailable values cannot
@@ -67,10 +67,11 @@ export interface EsTransport {
   sources?(
     refs: readonly IndexRef[],
     fields: readonly string[],
+    timeoutMs?: number,
   ): Promise<Array<StoredDocument | undefined>>;
   /** Create an index unless it exists; true when this call created it. */
-  createIndex(index: string, body: Record<string, unknown>): Promise<boolean>;
-  indexExists(index: string): Promise<boolean>;
+  createIndex(index: string, body: Record<string, unknown>, timeoutMs?: number): Promise<boolean>;
+  indexExists(index: string, timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -88,16 +89,16 @@ export function clientTransport(client: Client, readTimeoutMs: number): EsTransp
         },
         { maxRetries: 0, requestTimeout: timeoutMs ?? readTimeoutMs },
       ),
-    async versions(refs) {
+    async versions(refs, timeoutMs) {
       const answer = await client.mget(
         { docs: refs.map((ref) => ({ _index: ref.index, _id: ref.id })), _source: false },
-        { maxRetries: 0, requestTimeout: readTimeoutMs },
+        { maxRetries: 0, requestTimeout: timeoutMs ?? readTimeoutMs },
       );
       return answer.docs.map((doc) =>
         'found' in doc && doc.found && typeof doc._version === 'number' ? doc._version : undefined,
       );
     },
-    async sources(refs, fields) {
+    async sources(refs, fields, timeoutMs) {
       // The answer is parsed here (not by the client) so that integers beyond 2^53 stay exact.
       const stream = await client.transport.request<Readable>(
         {
@@ -105,7 +106,7 @@ export function clientTransport(client: Client, readTimeoutMs: number): EsTransp
           path: '/_mget',
           body: { docs: refs.map((ref) => ({ _index: ref.index, _id: ref.id, _source: fields })) },
         },
-        { maxRetries: 0, requestTimeout: readTimeoutMs, asStream: true },
+        { maxRetries: 0, requestTimeout: timeoutMs ?? readTimeoutMs, asStream: true },
       );
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -122,10 +123,14 @@ export function clientTransport(client: Client, readTimeoutMs: number): EsTransp
         return doc.found ? { version: doc._version, source: doc._source ?? {} } : undefined;
       });
     },
-    async createIndex(index, body) {
+    async createIndex(index, body, timeoutMs) {
       const answer = await client.indices.create(
         { index, ...body },
-        { maxRetries: 0, requestTimeout: Math.max(readTimeoutMs, 30_000), ignore: [400] },
+        {
+          maxRetries: 0,
+          requestTimeout: Math.max(timeoutMs ?? readTimeoutMs, 30_000),
+          ignore: [400],
+        },
       );
       const error = (answer as { error?: EsErrorCause }).error;
       if (error === undefined) return true;
@@ -135,8 +140,11 @@ export function clientTransport(client: Client, readTimeoutMs: number): EsTransp
         `Creating index '${index}' failed: ${describeCause(error)}`,
       );
     },
-    indexExists: (index) =>
-      client.indices.exists({ index }, { maxRetries: 0, requestTimeout: readTimeoutMs }),
+    indexExists: (index, timeoutMs) =>
+      client.indices.exists(
+        { index },
+        { maxRetries: 0, requestTimeout: timeoutMs ?? readTimeoutMs },
+      ),
     close: () => client.close(),
   };
 }
@@ -190,9 +198,9 @@ export class BulkWriter {
         response = await this.transport.bulk(joinBody(pending), timeoutMs);
       } catch (error) {
         const failure = classifyRequestError(error);
-        const slower = failure.timedOut && timeoutMs !== undefined && timeoutMs < maxBulkTimeoutMs;
-        if ((failure.backpressure || slower) && !this.signal?.aborted) {
-          if (slower) timeoutMs = Math.min(timeoutMs! * 2, maxBulkTimeoutMs);
+        const longer = longerTimeout(failure, timeoutMs);
+        if ((failure.backpressure || longer !== undefined) && !this.signal?.aborted) {
+          timeoutMs = longer ?? timeoutMs;
           await sleepUnderBackpressure(this.policy, ++pressured, this.signal);
           continue;
         }

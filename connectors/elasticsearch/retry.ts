@@ -64,11 +64,22 @@ export function isLoadShedding(status: number, cause: EsErrorCause | string | un
 export const backpressureMaxBackoffMs = 10_000;
 
 /**
- * Ceiling of a bulk request's timeout after timeouts: a loaded cluster may need far longer than
+ * Ceiling of a request's timeout after timeouts: a loaded cluster may need far longer than
  * read.timeout.ms for a large bulk, and a request given up on keeps running there, so retrying it
  * with the same short timeout only adds load.
  */
 export const maxBulkTimeoutMs = 120_000;
+
+/**
+ * The timeout for the next try of a request that failed with `failure` under `timeoutMs`: twice
+ * it when the request timed out and may still grow, else undefined (the failure spends
+ * max.retries, if it is retriable at all).
+ */
+export function longerTimeout(failure: RequestFailure, timeoutMs: number | undefined) {
+  if (!failure.timedOut || timeoutMs === undefined || timeoutMs >= maxBulkTimeoutMs)
+    return undefined;
+  return Math.min(timeoutMs * 2, maxBulkTimeoutMs);
+}
 
 /** Wait before try number `retry` while Elasticsearch keeps answering 429. */
 export function backpressureDelay(policy: RetryPolicy, retry: number): number {
@@ -152,24 +163,28 @@ function isNetworkError(error: Error): boolean {
 }
 
 /**
- * Run `call`; on a retriable failure wait and run it again, up to maxRetries times (429s do not
- * count, see backpressureMaxBackoffMs). Throws a non-retriable KafkiError with Elasticsearch's
+ * Run `call` with a timeout (read.timeout.ms at first); on a retriable failure wait and run it
+ * again, up to maxRetries times. 429s of a cluster shedding load do not count (see
+ * backpressureMaxBackoffMs), nor do timeouts while the timeout can still double (longerTimeout). Throws a non-retriable KafkiError with Elasticsearch's
  * reason when out of retries or not retriable.
  */
 export async function withRetries<T>(
   what: string,
   policy: RetryPolicy,
-  call: () => Promise<T>,
+  call: (timeoutMs: number | undefined) => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
   let retry = 0; // retries spent from max.retries
-  let pressured = 0; // tries Elasticsearch answered with 429 in a row
+  let pressured = 0; // tries Elasticsearch answered with 429 (or timed out) in a row
+  let timeoutMs = policy.readTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call();
+      return await call(timeoutMs);
     } catch (error) {
       const failure = classifyRequestError(error);
-      if (failure.backpressure && !signal?.aborted) {
+      const longer = longerTimeout(failure, timeoutMs);
+      if ((failure.backpressure || longer !== undefined) && !signal?.aborted) {
+        timeoutMs = longer ?? timeoutMs;
         await sleepUnderBackpressure(policy, ++pressured, signal);
         continue;
       }

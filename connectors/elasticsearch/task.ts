@@ -57,7 +57,7 @@ import { IndexResolver } from './index-name.ts';
 import { indexMappings } from './mapping.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { PartitionTracker } from './offset-tracker.ts';
-import { withRetries } from './retry.ts';
+import { maxBulkTimeoutMs, withRetries } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
 import { NormalizerCache } from './value-normalizer.ts';
 import { UnavailableDetector } from './unavailable-values.ts';
@@ -121,6 +121,10 @@ export interface ElasticsearchSinkTaskOptions {
   readonly transport?: (config: ElasticsearchSinkConfig) => EsTransport;
 }
 
+function longestRequestMs(config: ElasticsearchSinkConfig): number {
+  return Math.max(config.readTimeoutMs, maxBulkTimeoutMs);
+}
+
 export function clientOptions(config: ElasticsearchSinkConfig): ClientOptions {
   return {
     nodes: [...config.urls],
@@ -128,7 +132,10 @@ export function clientOptions(config: ElasticsearchSinkConfig): ClientOptions {
       ? { auth: { username: config.username, password: config.password ?? '' } }
       : {}),
     compression: config.compression,
-    requestTimeout: config.readTimeoutMs,
+    // Every call passes its own timeout (read.timeout.ms, or more for a bulk retried after a
+    // timeout). undici enforces the client-wide timeout as its headers and body timeout on every
+    // request whatever the request asks, so the client-wide one is the longest any call may take.
+    requestTimeout: longestRequestMs(config),
     // Retries are ours (with backoff and jitter, counted in max.retries).
     maxRetries: 0,
     // undici's pool takes connect.timeout; the client passes agent options through as they are
@@ -421,7 +428,7 @@ export class ElasticsearchSinkTask implements SinkTask {
     const found = await withRetries(
       `Looking up the versions of ${lookups.length} documents to delete`,
       this.retryPolicy,
-      () => this.transport.versions(lookups),
+      (timeoutMs) => this.transport.versions(lookups, timeoutMs),
       this.abort.signal,
     );
     lookups.forEach((op, i) => {
@@ -441,15 +448,19 @@ export class ElasticsearchSinkTask implements SinkTask {
       const exists = await withRetries(
         `Checking index '${op.index}'`,
         this.retryPolicy,
-        () => this.transport.indexExists(op.index),
+        (timeoutMs) => this.transport.indexExists(op.index, timeoutMs),
         this.abort.signal,
       );
       if (!exists) {
         const created = await withRetries(
           `Creating index '${op.index}'`,
           this.retryPolicy,
-          () =>
-            this.transport.createIndex(op.index, mappings ? { settings, mappings } : { settings }),
+          (timeoutMs) =>
+            this.transport.createIndex(
+              op.index,
+              mappings ? { settings, mappings } : { settings },
+              timeoutMs,
+            ),
           this.abort.signal,
         );
         if (created) {
@@ -505,7 +516,7 @@ export class ElasticsearchSinkTask implements SinkTask {
       const found = await withRetries(
         `Reading ${refs.length} documents for values the source did not send`,
         this.retryPolicy,
-        () => transport.sources!(refs, [...fields]),
+        (timeoutMs) => transport.sources!(refs, [...fields], timeoutMs),
         this.abort.signal,
       );
       refs.forEach((ref, i) => {

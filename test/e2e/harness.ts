@@ -6,7 +6,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,10 +14,11 @@ import pg from 'pg';
 import { parseJson } from '../../runtime/converters/json-codec.ts';
 import { registerLz4 } from '../../runtime/log/kafka/kafka-client.ts';
 import type { RecordData } from '../../runtime/api/index.ts';
-import { hostPort, serviceAddresses } from '../services/addresses.ts';
+import { serviceAddresses } from '../services/addresses.ts';
 import { uniqueName, waitFor } from '../helpers/wait.ts';
 
 export { uniqueName, waitFor };
+export { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * Like waitFor, but an error thrown by the probe (e.g. a failed task) ends the wait at once
@@ -556,68 +556,4 @@ export async function readKafkaTopic(topic: string): Promise<
     await cleaner.disconnect();
   }
   return out;
-}
-
-// --- a TCP proxy that can make Elasticsearch unreachable ----------------------------------------
-
-/**
- * Forwards TCP connections to `target`. down() destroys every open connection and resets each new
- * one at once (the client sees ECONNRESET / "socket hang up"), until up(). The shared
- * Elasticsearch itself is never stopped: other tests run against it concurrently.
- */
-export class TcpProxy {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  private isUp = true;
-  refused = 0;
-
-  constructor(private readonly target: string) {
-    this.server = createServer((client) => {
-      if (!this.isUp) {
-        this.refused++;
-        client.resetAndDestroy();
-        return;
-      }
-      const { host, port } = hostPort(this.target);
-      const upstream = new Socket();
-      this.sockets.add(client);
-      this.sockets.add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      upstream.connect(port, host, () => {
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-    });
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolveListen) =>
-      this.server.listen(0, '127.0.0.1', () => resolveListen()),
-    );
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no proxy address');
-    return `http://127.0.0.1:${address.port}`;
-  }
-
-  down(): void {
-    this.isUp = false;
-    for (const socket of this.sockets) socket.resetAndDestroy();
-    this.sockets.clear();
-  }
-
-  up(): void {
-    this.isUp = true;
-  }
-
-  async close(): Promise<void> {
-    this.down();
-    await new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
-  }
 }

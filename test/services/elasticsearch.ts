@@ -19,7 +19,9 @@
 //
 // Settings: single-node discovery, cluster name kafki-test, HTTP on the address's port, transport on
 // that port + 100 (9300), both bound to the address's host; security off (plain http); disk
-// watermarks off, so a nearly full disk never makes indices read-only. Heap 512 MiB to 1 GiB.
+// watermarks off, so a nearly full disk never makes indices read-only. Heap 2 GiB, fixed (as
+// Elasticsearch sizes it itself): indexing pressure allows 10% of it, and the tests run several
+// pipelines at once.
 // Runs on the default Java 17 (and on Java 25).
 
 import { execFileSync } from 'node:child_process';
@@ -189,8 +191,8 @@ export const elasticsearch: TestService = {
       name,
       command: 'java',
       args: [
-        '-Xms512m',
-        '-Xmx1g',
+        '-Xms2g',
+        '-Xmx2g',
         '-Xss1m',
         '-XX:+UseG1GC',
         '-XX:+ExitOnOutOfMemoryError',

@@ -15,8 +15,9 @@ import type {
 } from '../../../connectors/elasticsearch/bulk-client.ts';
 import { defaultTransport } from '../../../connectors/elasticsearch/task.ts';
 import type { ElasticsearchSinkTask } from '../../../connectors/elasticsearch/task.ts';
+import { TcpProxy } from '../../helpers/tcp-proxy.ts';
 import { uniqueName } from '../../helpers/wait.ts';
-import { docs, esClient, putAndConfirm, rowRecord, startTask } from './helpers.ts';
+import { docs, esClient, esUrl, putAndConfirm, rowRecord, startTask } from './helpers.ts';
 
 let client: Client;
 const created: string[] = [];
@@ -200,6 +201,44 @@ test('Elasticsearch unreachable: retries with backoff, then fails with the reaso
     );
   } finally {
     await creating.task.stop().catch(() => {});
+  }
+});
+
+test('a bulk request that times out is sent again with twice the timeout, without spending max.retries', async () => {
+  const topic = await typedIndex('slow_cluster');
+  const proxy = new TcpProxy(esUrl);
+  const url = await proxy.start();
+  const timeouts: Array<number | undefined> = [];
+  const { task } = await startTask(
+    {
+      'connection.url': url,
+      'read.timeout.ms': '400',
+      'max.retries': '0',
+      'retry.backoff.ms': '1',
+      'index.auto.create': 'false',
+    },
+    {
+      transport: (config) => {
+        const inner = defaultTransport(config);
+        return {
+          ...inner,
+          bulk: (body, timeoutMs) => {
+            timeouts.push(timeoutMs);
+            return inner.bulk(body, timeoutMs);
+          },
+        };
+      },
+    },
+  );
+  try {
+    // Elasticsearch answers after 1 s: the tries with 400 and 800 ms time out, the 1.6 s one lands.
+    proxy.delayReplies(1000);
+    await putAndConfirm(task, [rowRecord({ topic, offset: 0 }, 1, { age: 7 })]);
+    assert.deepEqual(timeouts, [400, 800, 1600]);
+    assert.deepEqual([...(await docs(client, topic)).values()], [{ age: 7 }]);
+  } finally {
+    await task.stop().catch(() => {});
+    await proxy.close();
   }
 });
 

@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { errors } from '@elastic/elasticsearch';
 import { classifyItem, describeCause } from '../../../connectors/elasticsearch/errors.ts';
 import type { EsErrorCause } from '../../../connectors/elasticsearch/errors.ts';
-import { backoffDelay, classifyRequestError } from '../../../connectors/elasticsearch/retry.ts';
+import {
+  backoffDelay,
+  classifyRequestError,
+  withRetries,
+} from '../../../connectors/elasticsearch/retry.ts';
 
 // Captured from Elasticsearch 8.19.21.
 const captured = {
@@ -193,4 +197,27 @@ test('backoff: full jitter below retry.backoff.ms × 2^(n-1), capped', () => {
     backoffDelay({ maxRetries: 99, backoffMs: 100, maxBackoffMs: 1000, random: () => 0.5 }, 40),
     500,
   );
+});
+
+test('withRetries: a timed-out call is made again with twice the timeout before timeouts spend max.retries', async () => {
+  const policy = { maxRetries: 1, backoffMs: 1, readTimeoutMs: 30_000, sleep: async () => {} };
+  const timeouts: Array<number | undefined> = [];
+  const answer = await withRetries('Reading', policy, async (timeoutMs) => {
+    timeouts.push(timeoutMs);
+    if (timeouts.length < 3) throw new errors.TimeoutError('Request timed out');
+    return 'found';
+  });
+  assert.equal(answer, 'found');
+  assert.deepEqual(timeouts, [30_000, 60_000, 120_000]);
+
+  // At 120 s the timeouts spend max.retries (1 here): one more try, then the failure.
+  timeouts.length = 0;
+  await assert.rejects(
+    withRetries('Reading 3 documents', policy, async (timeoutMs) => {
+      timeouts.push(timeoutMs);
+      throw new errors.TimeoutError('Request timed out');
+    }),
+    /Reading 3 documents failed after 4 attempts \(max\.retries=1\): TimeoutError/,
+  );
+  assert.deepEqual(timeouts, [30_000, 60_000, 120_000, 120_000]);
 });

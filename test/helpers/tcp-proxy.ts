@@ -1,0 +1,77 @@
+// A TCP proxy in front of a real service (Elasticsearch, Redis), so that one test can cut or slow
+// the service down for its own client without touching the shared service other tests use.
+
+import { createServer, Socket, type Server } from 'node:net';
+import { hostPort } from '../services/addresses.ts';
+
+/**
+ * Forwards TCP connections to `target`. down() destroys every open connection and resets each new
+ * one at once (the client sees ECONNRESET / "socket hang up"), until up(). delayReplies(ms) holds
+ * every byte the service sends back for `ms` before passing it on (a slow service), until
+ * delayReplies(0).
+ */
+export class TcpProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private isUp = true;
+  private replyDelayMs = 0;
+  refused = 0;
+
+  constructor(private readonly target: string) {
+    this.server = createServer((client) => {
+      if (!this.isUp) {
+        this.refused++;
+        client.resetAndDestroy();
+        return;
+      }
+      const { host, port } = hostPort(this.target);
+      const upstream = new Socket();
+      this.sockets.add(client);
+      this.sockets.add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      upstream.connect(port, host, () => {
+        client.pipe(upstream);
+        upstream.on('data', (chunk: Buffer) => {
+          // Timers of equal delay fire in the order they were set: the bytes keep their order.
+          if (this.replyDelayMs === 0) client.write(chunk);
+          else setTimeout(() => client.writable && client.write(chunk), this.replyDelayMs);
+        });
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolveListen) =>
+      this.server.listen(0, '127.0.0.1', () => resolveListen()),
+    );
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('no proxy address');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  down(): void {
+    this.isUp = false;
+    for (const socket of this.sockets) socket.resetAndDestroy();
+    this.sockets.clear();
+  }
+
+  up(): void {
+    this.isUp = true;
+  }
+
+  delayReplies(ms: number): void {
+    this.replyDelayMs = ms;
+  }
+
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
+  }
+}
