@@ -47,6 +47,7 @@ export class Topics {
     validateTopicSpec(spec);
     const configEntries = topicConfigEntries(spec);
     const replicationFactor = spec.replicationFactor ?? this.config.replicationFactor;
+    let createdHere = false;
     for (let attempt = 1; ; attempt++) {
       try {
         const created = await this.admin.createTopics({
@@ -61,11 +62,17 @@ export class Topics {
           waitForLeaders: true,
           timeout: this.config.requestTimeoutMs,
         });
+        createdHere ||= created;
         this.invalidate(spec.name);
-        // A topic another client just created may not have leaders yet: wait for them, as
-        // waitForLeaders does for our own creation.
-        if (!created) await this.find(spec.name);
-        return created ? 'created' : 'exists';
+        // A topic another client just created may not have leaders yet, and the broker we ask
+        // may not know it yet (the controller said it exists): ask again until it does.
+        if (!(await this.find(spec.name))) {
+          throw new RetriableError(
+            'LOG_KAFKA_RETRIABLE',
+            `topic "${spec.name}" exists but the broker has no metadata for it yet`,
+          );
+        }
+        return createdHere ? 'created' : 'exists';
       } catch (error) {
         this.invalidate(spec.name);
         // Workers of a cluster starting together create the same internal topics: the loser can
