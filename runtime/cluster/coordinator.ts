@@ -121,7 +121,11 @@ export class RedisCoordinator {
       connectTimeout: Math.min(options.sessionTimeoutMs, 10_000),
       retryStrategy: (times: number) => Math.min(100 * times, 1_000),
     };
-    this.redis = new Redis(options.redisUrl, common);
+    // A command that gets no answer fails too (a connection that neither answers nor breaks).
+    this.redis = new Redis(options.redisUrl, {
+      ...common,
+      commandTimeout: Math.max(500, Math.floor(options.sessionTimeoutMs / 4)),
+    });
     this.subscriber = new Redis(options.redisUrl, common);
     let reported = false;
     for (const client of [this.redis, this.subscriber]) {

@@ -101,6 +101,8 @@ export class DistributedHerder extends StoreBackedHerder<DistributedHerderDeps> 
     this.coordinator.onChange(() => this.scheduleReconcile());
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => {
+      // A heartbeat that hangs (a connection that neither answers nor breaks) fences too.
+      if (this.heartbeating) this.fenceIfSilent();
       this.heartbeating ??= this.heartbeat().finally(() => (this.heartbeating = undefined));
     }, this.deps.heartbeatIntervalMs);
     await this.serial(() => this.reconcile());
@@ -277,10 +279,16 @@ export class DistributedHerder extends StoreBackedHerder<DistributedHerderDeps> 
       }
       this.scheduleReconcile();
     } catch (error) {
-      const silentFor = Date.now() - this.lastRenewal;
-      this.warnAtMost({ err: error, silentForMs: silentFor }, 'heartbeat failed');
-      if (silentFor > this.deps.sessionTimeoutMs * fenceAfterShare) this.fence();
+      this.warnAtMost(
+        { err: error, silentForMs: Date.now() - this.lastRenewal },
+        'heartbeat failed',
+      );
+      this.fenceIfSilent();
     }
+  }
+
+  private fenceIfSilent(): void {
+    if (Date.now() - this.lastRenewal > this.deps.sessionTimeoutMs * fenceAfterShare) this.fence();
   }
 
   /** While Redis is out of reach every heartbeat fails: say so once per warnEveryMs. */

@@ -6,14 +6,17 @@ import { hostPort } from '../services/addresses.ts';
 
 /**
  * Forwards TCP connections to `target`. down() destroys every open connection and resets each new
- * one at once (the client sees ECONNRESET / "socket hang up"), until up(). delayReplies(ms) holds
- * every byte the service sends back for `ms` before passing it on (a slow service), until
- * delayReplies(0).
+ * one at once (the client sees ECONNRESET / "socket hang up"), until up(). stall() forwards
+ * nothing either way but keeps the connections open (a partition that drops packets: the client
+ * gets neither answers nor an error), until up(). delayReplies(ms) holds every byte the service
+ * sends back for `ms` before passing it on (a slow service), until delayReplies(0).
  */
 export class TcpProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private isUp = true;
+  private stalled = false;
+  private readonly held: Array<() => void> = [];
   private replyDelayMs = 0;
   refused = 0;
 
@@ -37,12 +40,8 @@ export class TcpProxy {
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
       upstream.connect(port, host, () => {
-        client.pipe(upstream);
-        upstream.on('data', (chunk: Buffer) => {
-          // Timers of equal delay fire in the order they were set: the bytes keep their order.
-          if (this.replyDelayMs === 0) client.write(chunk);
-          else setTimeout(() => client.writable && client.write(chunk), this.replyDelayMs);
-        });
+        client.on('data', (chunk: Buffer) => this.forward(upstream, chunk, 0));
+        upstream.on('data', (chunk: Buffer) => this.forward(client, chunk, this.replyDelayMs));
       });
     });
   }
@@ -56,6 +55,20 @@ export class TcpProxy {
     return `http://127.0.0.1:${address.port}`;
   }
 
+  private forward(to: Socket, chunk: Buffer, delayMs: number): void {
+    const send = () => {
+      if (to.writable) to.write(chunk);
+    };
+    if (this.stalled) this.held.push(send);
+    // Timers of equal delay fire in the order they were set: the bytes keep their order.
+    else if (delayMs > 0) setTimeout(send, delayMs);
+    else send();
+  }
+
+  stall(): void {
+    this.stalled = true;
+  }
+
   down(): void {
     this.isUp = false;
     for (const socket of this.sockets) socket.resetAndDestroy();
@@ -64,6 +77,8 @@ export class TcpProxy {
 
   up(): void {
     this.isUp = true;
+    this.stalled = false;
+    for (const send of this.held.splice(0)) send();
   }
 
   delayReplies(ms: number): void {

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { RedisCoordinator } from '../../../runtime/cluster/coordinator.ts';
 import { KafkiError } from '../../../runtime/api/errors.ts';
 import { serviceAddresses } from '../../services/addresses.ts';
+import { TcpProxy } from '../../helpers/tcp-proxy.ts';
 import { uniqueName } from '../../helpers/wait.ts';
 
 const { redisUrl } = serviceAddresses();
@@ -95,6 +96,42 @@ describe('RedisCoordinator', () => {
     await a.send('pub-a', { kind: 'restart-task', connector: 'c', task: 2 });
     assert.deepEqual(await a.receive(), [{ kind: 'restart-task', connector: 'c', task: 2 }]);
     assert.deepEqual(await a.receive(), []);
+  });
+
+  it('fails a call that gets no answer instead of waiting for ever', async () => {
+    const proxy = new TcpProxy(redisUrl);
+    const port = new URL(await proxy.start()).port;
+    const coordinator = new RedisCoordinator({
+      redisUrl: `redis://127.0.0.1:${port}`,
+      groupId: group,
+      memberId: 'partitioned',
+      sessionTimeoutMs: 2_000,
+      logger: silent,
+    });
+    try {
+      await coordinator.start();
+      await coordinator.heartbeat({ url: 'http://partitioned' });
+      // Packets dropped, connection kept: no answer, no error from the socket.
+      proxy.stall();
+      const heartbeat = coordinator.heartbeat({ url: 'http://partitioned' });
+      const outcome = await Promise.race([
+        heartbeat.then(
+          () => 'answered',
+          (error: Error) => `failed: ${error.message}`,
+        ),
+        sleep(1_900).then(() => 'still waiting'),
+      ]);
+      assert.match(outcome, /^failed: .*timed out/i);
+      proxy.up();
+      assert.ok(
+        (await coordinator.heartbeat({ url: 'http://partitioned' })).length > 0,
+        'answers again once the packets flow',
+      );
+    } finally {
+      proxy.up();
+      await coordinator.close();
+      await proxy.close();
+    }
   });
 
   it('refuses an unreachable Redis with a clear error', async () => {
