@@ -70,8 +70,18 @@ export class TcpProxy {
   }
 
   down(): void {
+    this.cutAll(true);
+  }
+
+  private cutAll(reset: boolean): void {
     this.isUp = false;
-    for (const socket of this.sockets) socket.resetAndDestroy();
+    for (const socket of this.sockets) {
+      // resetAndDestroy() on a socket that is already closing leaves its handle open for ever (and
+      // Node 20 then spins at exit): such a socket is only destroyed.
+      const closing = socket.readableEnded || socket.writableEnded || socket.destroyed;
+      if (reset && !closing) socket.resetAndDestroy();
+      else socket.destroy();
+    }
     this.sockets.clear();
   }
 
@@ -86,7 +96,7 @@ export class TcpProxy {
   }
 
   async close(): Promise<void> {
-    this.down();
+    this.cutAll(false);
     await new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
   }
 }
