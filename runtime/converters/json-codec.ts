@@ -105,8 +105,31 @@ export function parseJson(text: string): RecordData {
   return unquoteLongIntegers(JSON.parse(quoted) as RecordData);
 }
 
-/** Runs of 16+ digits: every integer that may be beyond 2^53 is one (2^53 has 16 digits). */
-const longDigitRuns = /-?\d{16,}/g;
+const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
+
+/**
+ * Where the next run of 16+ digits at or after `from` starts, or -1: every integer that may be
+ * beyond 2^53 is one (2^53 has 16 digits). Such a run covers one of any 16 consecutive positions,
+ * so only every 16th character is looked at until one is a digit: several times faster than the
+ * regular expression /\d{16,}/ on a Debezium envelope, and this runs on every record read.
+ */
+function longDigitRun(text: string, from: number): number {
+  const length = text.length;
+  let probe = from + 15;
+  while (probe < length) {
+    if (!isDigit(text.charCodeAt(probe))) {
+      probe += 16;
+      continue;
+    }
+    let start = probe;
+    while (start > from && isDigit(text.charCodeAt(start - 1))) start--;
+    let end = probe + 1;
+    while (end < length && isDigit(text.charCodeAt(end))) end++;
+    if (end - start >= 16) return start;
+    probe = end + 16;
+  }
+  return -1;
+}
 
 const isSpace = (code: number): boolean =>
   code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
@@ -122,17 +145,16 @@ const isSpace = (code: number): boolean =>
  * when the original is.
  */
 function quoteLongIntegers(text: string): string | undefined {
-  const runs = longDigitRuns;
-  runs.lastIndex = 0;
   let out: string | undefined;
   let copied = 0;
   let scanned = 0;
   let inString = false;
-  for (let match = runs.exec(text); match !== null; match = runs.exec(text)) {
-    const digits = match[0];
-    const start = match.index;
-    const end = start + digits.length;
-    if (digits.charCodeAt(digits.charCodeAt(0) === 0x2d ? 1 : 0) === 0x30) continue;
+  for (let run = longDigitRun(text, 0), end = 0; run !== -1; run = longDigitRun(text, end)) {
+    end = run + 16;
+    while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+    if (text.charCodeAt(run) === 0x30) continue;
+    const start = run > 0 && text.charCodeAt(run - 1) === 0x2d ? run - 1 : run;
+    const digits = text.slice(start, end);
     let before = start - 1;
     while (before >= 0 && isSpace(text.charCodeAt(before))) before--;
     const opener = before < 0 ? 0x3a : text.charCodeAt(before);

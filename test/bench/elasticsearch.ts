@@ -93,6 +93,7 @@ class WorkerChild {
   private readonly messages: EsWorkerMessage[] = [];
   private readonly waiters: Array<() => void> = [];
   private exited: string | undefined;
+  private stopping = false;
   private stderr = '';
   readonly sampler: ProcessSampler;
   private readonly child;
@@ -140,12 +141,20 @@ class WorkerChild {
 
   tell(message: EsParentMessage): void {
     if (this.exited === undefined) this.child.send(message);
+    if (message.type === 'stop') this.stopping = true;
   }
 
-  /** Kills the child (if it still runs) and waits until it is gone. */
+  /**
+   * Kills the child (if it still runs) and waits until it is gone. A child told to stop gets 10 s
+   * to exit by itself first (its exit writes --cpu-prof profiles).
+   */
   async kill(): Promise<void> {
     if (this.exited !== undefined) return;
     const gone = new Promise((resolve) => this.child.once('exit', resolve));
+    if (this.stopping) {
+      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      if (this.exited !== undefined) return;
+    }
     this.child.kill('SIGKILL');
     await gone;
   }
