@@ -123,12 +123,18 @@ function longDigitRun(text: string, from: number): number {
     }
     let start = probe;
     while (start > from && isDigit(text.charCodeAt(start - 1))) start--;
-    let end = probe + 1;
-    while (end < length && isDigit(text.charCodeAt(end))) end++;
+    const end = digitsEnd(text, probe);
     if (end - start >= 16) return start;
     probe = end + 16;
   }
   return -1;
+}
+
+/** Where the digits starting at `from` end. */
+function digitsEnd(text: string, from: number): number {
+  let end = from;
+  while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+  return end;
 }
 
 const isSpace = (code: number): boolean =>
@@ -149,9 +155,12 @@ function quoteLongIntegers(text: string): string | undefined {
   let copied = 0;
   let scanned = 0;
   let inString = false;
-  for (let run = longDigitRun(text, 0), end = 0; run !== -1; run = longDigitRun(text, end)) {
-    end = run + 16;
-    while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+  for (
+    let run = longDigitRun(text, 0);
+    run !== -1;
+    run = longDigitRun(text, digitsEnd(text, run))
+  ) {
+    const end = digitsEnd(text, run);
     if (text.charCodeAt(run) === 0x30) continue;
     const start = run > 0 && text.charCodeAt(run - 1) === 0x2d ? run - 1 : run;
     const digits = text.slice(start, end);
