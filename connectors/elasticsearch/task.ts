@@ -530,13 +530,17 @@ export class ElasticsearchSinkTask implements SinkTask {
       const before = state.get(key);
       if (op.unavailable !== undefined) {
         const own = before!;
+        const old =
+          op.movedFrom === undefined
+            ? undefined
+            : state.get(refKey({ index: op.index, id: op.movedFrom }))!;
         let base: Row | undefined;
-        if (op.movedFrom === undefined) {
+        if (old === undefined) {
           base = own.exists ? own.source : undefined;
-        } else {
-          const old = state.get(refKey({ index: op.index, id: op.movedFrom }))!;
-          if (own.exists && !olderThan(own.version, op.version)) base = own.source;
-          else if (old.exists && !olderThan(op.version, old.version)) base = old.source;
+        } else if (own.exists && !olderThan(own.version, op.version)) {
+          base = own.source;
+        } else if (old.exists && !olderThan(op.version, old.version)) {
+          base = old.source;
         }
         const doc: Row = { ...op.doc };
         const missing: string[] = [];
@@ -554,7 +558,12 @@ export class ElasticsearchSinkTask implements SinkTask {
               fields: missing,
               version: String(op.version),
               stored: own.exists ? String(own.version) : null,
-              ...(op.movedFrom !== undefined ? { movedFrom: op.movedFrom } : {}),
+              ...(old !== undefined
+                ? {
+                    movedFrom: op.movedFrom,
+                    movedFromStored: old.exists ? String(old.version) : null,
+                  }
+                : {}),
             },
             `document '${op.id}' of index '${op.index}': the source did not send ${missing.join(', ')} (unchanged TOAST) and no stored document has ${missing.length > 1 ? 'them' : 'it'}; written without`,
           );
