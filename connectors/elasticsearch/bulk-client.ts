@@ -6,7 +6,7 @@
 // BulkWriter adds the retry rules on top: whole-request failures (connection, timeout, 5xx)
 // and retriable item failures (5xx per document) are retried with backoff up to max.retries,
 // 429s of a cluster shedding load (isLoadShedding) with backoff for as long as they last, timeouts with twice
-// the timeout each time (up to maxBulkTimeoutMs) before they spend max.retries;
+// the timeout each time (up to maxRequestTimeoutMs) before they spend max.retries;
 // a later write of the same document in the same request is sent again after the retried one so
 // the order of writes per document holds; documents Elasticsearch refuses are returned as
 // malformed; anything else ends in a non-retriable KafkiError carrying Elasticsearch's reason.

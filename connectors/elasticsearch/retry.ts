@@ -68,7 +68,7 @@ export const backpressureMaxBackoffMs = 10_000;
  * read.timeout.ms for a large bulk, and a request given up on keeps running there, so retrying it
  * with the same short timeout only adds load.
  */
-export const maxBulkTimeoutMs = 120_000;
+export const maxRequestTimeoutMs = 120_000;
 
 /**
  * The timeout for the next try of a request that failed with `failure` under `timeoutMs`: twice
@@ -76,9 +76,9 @@ export const maxBulkTimeoutMs = 120_000;
  * max.retries, if it is retriable at all).
  */
 export function longerTimeout(failure: RequestFailure, timeoutMs: number | undefined) {
-  if (!failure.timedOut || timeoutMs === undefined || timeoutMs >= maxBulkTimeoutMs)
+  if (!failure.timedOut || timeoutMs === undefined || timeoutMs >= maxRequestTimeoutMs)
     return undefined;
-  return Math.min(timeoutMs * 2, maxBulkTimeoutMs);
+  return Math.min(timeoutMs * 2, maxRequestTimeoutMs);
 }
 
 /** Wait before try number `retry` while Elasticsearch keeps answering 429. */
@@ -165,8 +165,9 @@ function isNetworkError(error: Error): boolean {
 /**
  * Run `call` with a timeout (read.timeout.ms at first); on a retriable failure wait and run it
  * again, up to maxRetries times. 429s of a cluster shedding load do not count (see
- * backpressureMaxBackoffMs), nor do timeouts while the timeout can still double (longerTimeout). Throws a non-retriable KafkiError with Elasticsearch's
- * reason when out of retries or not retriable.
+ * backpressureMaxBackoffMs), nor do timeouts while the timeout can still double
+ * (longerTimeout). Throws a non-retriable KafkiError with Elasticsearch's reason when out of
+ * retries or not retriable.
  */
 export async function withRetries<T>(
   what: string,

@@ -57,7 +57,7 @@ import { IndexResolver } from './index-name.ts';
 import { indexMappings } from './mapping.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { PartitionTracker } from './offset-tracker.ts';
-import { maxBulkTimeoutMs, withRetries } from './retry.ts';
+import { maxRequestTimeoutMs, withRetries } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
 import { NormalizerCache } from './value-normalizer.ts';
 import { UnavailableDetector } from './unavailable-values.ts';
@@ -122,7 +122,7 @@ export interface ElasticsearchSinkTaskOptions {
 }
 
 function longestRequestMs(config: ElasticsearchSinkConfig): number {
-  return Math.max(config.readTimeoutMs, maxBulkTimeoutMs);
+  return Math.max(config.readTimeoutMs, maxRequestTimeoutMs);
 }
 
 export function clientOptions(config: ElasticsearchSinkConfig): ClientOptions {

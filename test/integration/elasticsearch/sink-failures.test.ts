@@ -153,6 +153,20 @@ test('errors.tolerance=none: a failing errant report fails the task', async () =
   }
 });
 
+/** The real transport, telling `watch` of every bulk request before it is sent. */
+function watchingBulk(watch: (body: string, timeoutMs: number | undefined) => void) {
+  return (config: Parameters<typeof defaultTransport>[0]): EsTransport => {
+    const inner = defaultTransport(config);
+    return {
+      ...inner,
+      bulk: (body, timeoutMs) => {
+        watch(body, timeoutMs);
+        return inner.bulk(body, timeoutMs);
+      },
+    };
+  };
+}
+
 test('Elasticsearch unreachable: retries with backoff, then fails with the reason', async () => {
   const port = await closedPort();
   const url = `http://127.0.0.1:${port}`;
@@ -164,18 +178,7 @@ test('Elasticsearch unreachable: retries with backoff, then fails with the reaso
       'retry.backoff.ms': '1',
       'index.auto.create': 'false',
     },
-    {
-      transport: (config) => {
-        const inner = defaultTransport(config);
-        return {
-          ...inner,
-          bulk: (body) => {
-            calls.push(body.length);
-            return inner.bulk(body);
-          },
-        };
-      },
-    },
+    { transport: watchingBulk((body) => calls.push(body.length)) },
   );
   try {
     await task.put([rowRecord({ topic: 'unreachable', offset: 0 }, 1, { a: 1 })]);
@@ -217,18 +220,7 @@ test('a bulk request that times out is sent again with twice the timeout, withou
       'retry.backoff.ms': '1',
       'index.auto.create': 'false',
     },
-    {
-      transport: (config) => {
-        const inner = defaultTransport(config);
-        return {
-          ...inner,
-          bulk: (body, timeoutMs) => {
-            timeouts.push(timeoutMs);
-            return inner.bulk(body, timeoutMs);
-          },
-        };
-      },
-    },
+    { transport: watchingBulk((_body, timeoutMs) => timeouts.push(timeoutMs)) },
   );
   try {
     // Elasticsearch answers after 1 s or more: the tries with 400 and 800 ms time out, a later
