@@ -397,6 +397,26 @@ export async function indexExists(index: string): Promise<boolean> {
   return (await es('HEAD', `/${encodeURIComponent(index)}`)).status === 200;
 }
 
+/**
+ * How many bulk requests naming `index` Elasticsearch is executing now (its task list). A request
+ * it had fully received before its client went away is still executed, possibly seconds later on
+ * a loaded machine.
+ */
+export async function bulkRequestsRunningOn(index: string): Promise<number> {
+  type Tasks = { nodes: Record<string, { tasks: Record<string, { description?: string }> }> };
+  const reply = await esJson<Tasks>(
+    'GET',
+    '/_tasks?actions=indices:data/write/bulk*&detailed=true',
+  );
+  // Descriptions read "requests[3], indices[a, b]" (the request) or "requests[3], index[a][0]"
+  // (a shard's part of it).
+  const namesIn = (description: string) =>
+    /ind(?:ices|ex)\[([^\]]*)\]/.exec(description)?.[1]?.split(', ') ?? [];
+  return Object.values(reply.nodes)
+    .flatMap((node) => Object.values(node.tasks))
+    .filter((task) => namesIn(task.description ?? '').includes(index)).length;
+}
+
 export async function countDocs(index: string): Promise<number> {
   if (!(await indexExists(index))) return 0;
   await es('POST', `/${encodeURIComponent(index)}/_refresh`);

@@ -16,7 +16,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countDocs, esUrl, TcpProxy } from './harness.ts';
+import { bulkRequestsRunningOn, countDocs, esUrl, TcpProxy, until } from './harness.ts';
 import {
   caughtUp,
   createPipeline,
@@ -73,8 +73,14 @@ describe('PostgreSQL → Elasticsearch with Elasticsearch unreachable for 30 s (
         outage = (async () => {
           proxy.down();
           const downAt = Date.now();
-          // A request Elasticsearch had fully received before the reset may still be applied.
-          await new Promise((resolveDelay) => setTimeout(resolveDelay, 5_000));
+          // A request Elasticsearch had fully received before the reset is still applied, seconds
+          // later on a loaded machine: count once it has finished every such request.
+          await new Promise((resolveDelay) => setTimeout(resolveDelay, 2_000));
+          await until(
+            'Elasticsearch to finish the bulk requests it received before the cut',
+            async () => (await bulkRequestsRunningOn(pipeline.index)) === 0,
+            { timeoutMs: outageMs / 2, intervalMs: 100 },
+          );
           const during = await countDocs(pipeline.index);
           await new Promise((resolveDelay) =>
             setTimeout(resolveDelay, outageMs - (Date.now() - downAt)),

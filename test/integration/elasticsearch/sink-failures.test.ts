@@ -285,7 +285,15 @@ test('429 item failures are retried per document; the applied ones are not sent 
   const open = indexName('open_retry');
   const seen: Array<{ body: string; response: BulkResponseBody }> = [];
   const { task } = await startTask(
-    { 'max.in.flight.requests': '1', 'retry.backoff.ms': '1', 'linger.ms': '1000' },
+    // A bulk request that times out is sent again whole: on a loaded machine the first one (which
+    // also creates the open index) can take longer than the default 3 s, and its retry would then
+    // find the open documents already there. The timeout is not what this test is about.
+    {
+      'max.in.flight.requests': '1',
+      'retry.backoff.ms': '1',
+      'linger.ms': '1000',
+      'read.timeout.ms': '60000',
+    },
     { transport: unblockingTransport(blocked, seen, true) },
   );
   try {
@@ -310,7 +318,7 @@ test('429 item failures that persist fail the task after max.retries with the re
   const blocked = await blockedIndex('blocked_fail');
   const seen: Array<{ body: string; response: BulkResponseBody }> = [];
   const { task } = await startTask(
-    { 'max.retries': '3', 'retry.backoff.ms': '1' },
+    { 'max.retries': '3', 'retry.backoff.ms': '1', 'read.timeout.ms': '60000' },
     { transport: unblockingTransport(blocked, seen, false) },
   );
   try {
