@@ -4,7 +4,7 @@
 // Raw Debezium envelopes: op c/u/r index `after`, op d deletes, t (truncate) and m (message) are
 // skipped. Unwrapped records (ExtractNewRecordState or any keyed topic): the value is the document.
 // The version of either: external.version.header when configured and present, else the source's
-// own version header (SOURCE_VERSION_HEADER, kafki.source.version: the commit position), else
+// own version header (SOURCE_VERSION_HEADER, kafki.source.version: the commit position, ranked), else
 // what the record itself shows (an envelope's source position; an unwrapped row's
 // external.version.field (__lsn) or __file/__pos), else the fallback (the log offset, or none).
 // Null values (tombstones) follow behavior.on.null.values.

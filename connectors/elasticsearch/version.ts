@@ -4,8 +4,9 @@
 // order-independent: a replay or a reordering never brings back an older row.
 //
 //   - The source's version header (SOURCE_VERSION_HEADER, kafki.source.version, see
-//     runtime/api/record.ts): the commit position of the change's transaction, the snapshot's
-//     consistent point for snapshot reads. Used first whenever present (after an explicit
+//     runtime/api/record.ts): the commit position of the change's transaction, with the change's
+//     rank within it in the low bits (PostgreSQL: connectors/postgres/change-version.ts), the
+//     snapshot's consistent point for snapshot reads. Used first whenever present (after an explicit
 //     external.version.header).
 //   - PostgreSQL envelope without it: source.lsn, the change's own LSN. Snapshot reads (op r)
 //     carry the snapshot's LSN (the slot's consistent point). A change of a transaction open across

@@ -6,7 +6,6 @@
 // here waits or allocates per column beyond the row objects themselves.
 
 import {
-  SOURCE_VERSION_HEADER,
   type SourceOffset,
   type SourcePartition,
   type SourceRecord,
@@ -45,6 +44,7 @@ import type {
   UpdateMessage,
 } from './pgoutput-decoder.ts';
 import { sequencePrefix, sourceBlock, type SourceIdentity } from './source-info.ts';
+import { TransactionVersions, versionHeaders } from './change-version.ts';
 import { ColumnKind, type TableSchema } from './table-schema.ts';
 
 /** Prefix of the logical decoding messages the heartbeat writes (pg_logical_emit_message). */
@@ -74,11 +74,6 @@ export interface StreamObserver {
   signal(signal: SignalRow, lsn: number): void;
   /** A watermark message at `lsn` (its content). */
   watermark(content: string, lsn: number): void;
-}
-
-/** The version header of a change committed at `commitLsn` (see SOURCE_VERSION_HEADER). */
-export function versionHeaders(commitLsn: number): RecordHeaders {
-  return { [SOURCE_VERSION_HEADER]: String(commitLsn) };
 }
 
 export interface RecordSink {
@@ -134,8 +129,8 @@ export class ChangeEventBuilder {
 
   private clockValue = 0;
   private clockUses = 64;
-  /** SOURCE_VERSION_HEADER of the transaction being received (shared by its records). */
-  private versionHeaders: RecordHeaders = versionHeaders(0);
+  /** SOURCE_VERSION_HEADER of the changes of the transaction being received. */
+  private readonly versions = new TransactionVersions();
   private observer: StreamObserver | undefined;
   /** The incremental snapshot in progress, in every offset (JSON text) or null. */
   incrementalState: string | null = null;
@@ -214,7 +209,7 @@ export class ChangeEventBuilder {
         this.previousLsn = -1;
         this.group = 0;
         this.beginEmitted = false;
-        this.versionHeaders = versionHeaders(message.finalLsn);
+        this.versions.begin(message.finalLsn);
         this.resume.beginTransaction(message.finalLsn);
         this.transactions?.begin(`${message.xid}:${walLsn}`);
         return;
@@ -340,6 +335,7 @@ export class ChangeEventBuilder {
     final: boolean,
     bytes: number,
     headers?: RecordHeaders,
+    version: RecordHeaders = this.versions.headers(),
   ): void {
     const block = this.transactionBlock(table, !skip);
     if (skip) return;
@@ -356,7 +352,7 @@ export class ChangeEventBuilder {
       valueSchema: table.envelopeSchema,
       sourcePartition: this.partition,
       sourceOffset: this.offset(lsn, event),
-      headers: headers === undefined ? this.versionHeaders : { ...this.versionHeaders, ...headers },
+      headers: headers === undefined ? version : { ...version, ...headers },
     };
     this.eventsEmitted++;
     this.push(record, bytes);
@@ -378,7 +374,8 @@ export class ChangeEventBuilder {
         value: null,
         sourcePartition: this.partition,
         sourceOffset: this.offset(lsn, final ? this.group : this.group - 1),
-        headers: this.versionHeaders,
+        // The delete's version: a tombstone deletes the same document.
+        headers: this.versions.headers(),
       },
       recordOverhead,
     );
@@ -397,6 +394,7 @@ export class ChangeEventBuilder {
 
   private insert(message: InsertMessage, lsn: number): void {
     this.position(lsn);
+    this.versions.message();
     const table = this.captured(message.relationId);
     if (table === null) return;
     if (table.signal) {
@@ -429,6 +427,7 @@ export class ChangeEventBuilder {
 
   private update(message: UpdateMessage, lsn: number): void {
     this.position(lsn);
+    this.versions.message();
     const table = this.captured(message.relationId);
     if (table === null || !table.captured) return;
     if (this.config.skippedOperations.has('u')) return;
@@ -467,9 +466,20 @@ export class ChangeEventBuilder {
         if (this.config.tombstonesOnDelete) this.tombstone(table, oldKey, lsn, skip, !creates);
       }
       if (creates) {
-        this.change(table, 'c', null, after, newKey, lsn, skip, true, bytes, {
-          '__debezium.oldkey': keyText(oldKey),
-        });
+        const second = this.versions.headers(true);
+        this.change(
+          table,
+          'c',
+          null,
+          after,
+          newKey,
+          lsn,
+          skip,
+          true,
+          bytes,
+          { '__debezium.oldkey': keyText(oldKey) },
+          second,
+        );
       }
       return;
     }
@@ -478,6 +488,7 @@ export class ChangeEventBuilder {
 
   private delete(message: DeleteMessage, lsn: number): void {
     this.position(lsn);
+    this.versions.message();
     const table = this.captured(message.relationId);
     if (table === null || !table.captured) return;
     if (this.config.skippedOperations.has('d')) return;
@@ -506,6 +517,7 @@ export class ChangeEventBuilder {
 
   private truncate(message: TruncateMessage, lsn: number): void {
     this.position(lsn);
+    this.versions.message();
     const tables = message.relationIds
       .map((id) => this.captured(id))
       .filter((table): table is TableSchema => table !== null && table.captured);
@@ -635,7 +647,7 @@ export class ChangeEventBuilder {
 
   /**
    * Rows an incremental snapshot read, emitted at its close watermark `lsn` (op 'r', source.snapshot
-   * 'incremental', version header = `lsn`). Each row's offset carries `stateBefore` (a crash before
+   * 'incremental', version header from `lsn`). Each row's offset carries `stateBefore` (a crash before
    * the last row is durable re-reads the chunk), the last one `stateAfter`.
    */
   emitSnapshotRows(

@@ -32,7 +32,6 @@
 
 import type pg from 'pg';
 import {
-  SOURCE_VERSION_HEADER,
   type Logger,
   type RecordHeaders,
   type RecordObject,
@@ -50,6 +49,7 @@ import {
   type TableCatalog,
   type TableShape,
 } from './connection.ts';
+import { versionHeaders } from './change-version.ts';
 import { copyOut } from './copy-reader.ts';
 import { classifyPostgresError } from './errors.ts';
 import { offsetVersion, type PostgresOffset } from './offset.ts';
@@ -231,7 +231,7 @@ export class InitialSnapshot {
   private started = false;
 
   constructor(private readonly options: SnapshotOptions) {
-    this.headers = { [SOURCE_VERSION_HEADER]: String(options.consistentPoint) };
+    this.headers = versionHeaders(options.consistentPoint);
     this.rowOffset = snapshotOffset(
       options.position,
       options.consistentPoint,

@@ -123,12 +123,15 @@ export function originalPosition(record: SinkRecord): {
  * derive from the event itself.
  *
  * Contract:
- *   - a change event carries the version of the transaction that made it COMMIT, not of the
+ *   - a change event's version is ordered first by the COMMIT of its transaction, not by the
  *     change itself (PostgreSQL: the commit LSN, not the change's own LSN; a transaction open
  *     while the slot or snapshot was created and committed after it has changes whose LSNs sit
  *     below the snapshot's, but its commit sits above it);
- *   - every event of one transaction carries the same version, and is delivered in log order
- *     (so a sink applies same-version writes in order: Elasticsearch's external_gte);
+ *   - the events of one transaction are delivered in log order, and their versions never
+ *     decrease in that order; a source may rank them so that they grow (PostgreSQL: commit LSN
+ *     × 2^10 + the change's rank, connectors/postgres/change-version.ts), else they share one
+ *     version and a sink applies same-version writes in order (Elasticsearch's external_gte). A
+ *     ranked version keeps a replayed change from undoing a later change of its transaction;
  *   - a snapshot read carries the snapshot's consistent point (PostgreSQL: the slot's consistent
  *     point LSN), which sorts before (or equal to, never after) every change committed after the
  *     snapshot, and at or after every change the snapshot contains;

@@ -3,13 +3,16 @@
 // lane, or taken from an earlier write in the same request), also when several changes share one
 // version (one transaction); a primary-key update takes the value from the old key's document,
 // whether the delete and the create come in one batch or two; a replay of everything changes
-// nothing; and a value found nowhere is left out (never the placeholder), with a warning.
+// nothing, also of a transaction that deleted a key and then moved another key onto it (versions
+// ranked within the transaction); and a value found nowhere is left out (never the placeholder),
+// with a warning.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@elastic/elasticsearch';
 import { SOURCE_VERSION_HEADER } from '../../../runtime/api/index.ts';
 import type { RecordObject, SinkRecord } from '../../../runtime/api/index.ts';
+import { sourceVersion } from '../../../connectors/postgres/change-version.ts';
 import { uniqueName } from '../../helpers/wait.ts';
 import { docs, esClient, pgEvent, putAndConfirm, rowRecord, startTask } from './helpers.ts';
 import type { Position } from './helpers.ts';
@@ -228,5 +231,60 @@ test('a row inserted and moved to a new key within one request keeps its value',
     assert.equal(logs.filter((log) => log.level === 'warn').length, 0);
   } finally {
     await task.stop();
+  }
+});
+
+test('a replayed transaction that deleted key B, then moved key A to B, keeps the moved value', async () => {
+  const topic = topicName('pg.public.toastreplay');
+  const index = topic.toLowerCase();
+  // Versions as the PostgreSQL source ranks the changes of one transaction (change-version.ts).
+  const at = (lsn: number, rank: number) => ({ [SOURCE_VERSION_HEADER]: sourceVersion(lsn, rank) });
+  const earlier = stream(topic);
+  const transaction = () => {
+    const s = stream(topic);
+    // Offsets after the two inserts of `earlier`.
+    s.change('c', { id: 0 }, 0);
+    s.change('c', { id: 0 }, 0);
+    return {
+      deleteB: [s.remove(2, 200, at(200, 0)), { ...s.tombstone(2), headers: at(200, 0) }],
+      moveAtoB: [
+        s.remove(1, 200, { ...at(200, 2), '__debezium.newkey': '{"id":2}' }),
+        { ...s.tombstone(1), headers: at(200, 2) },
+        s.change('c', { id: 2, name: 'a', city: P }, 200, {
+          ...at(200, 3),
+          '__debezium.oldkey': '{"id":1}',
+        }),
+      ],
+    };
+  };
+  const moved = { id: 2, name: 'a', city: big('one') };
+  const first = await startTask({ 'behavior.on.null.values': 'delete' });
+  try {
+    await putAndConfirm(first.task, [
+      earlier.change('c', { id: 1, name: 'a', city: big('one') }, 100, at(100, 0)),
+      earlier.change('c', { id: 2, name: 'b', city: big('two') }, 100, at(100, 2)),
+    ]);
+    const { deleteB, moveAtoB } = transaction();
+    await putAndConfirm(first.task, [...deleteB, ...moveAtoB]);
+    assert.deepEqual([...(await docs(client, index))], [['2', moved]]);
+  } finally {
+    await first.task.stop();
+  }
+  // A crash before the offsets were committed: a new task replays the transaction, the delete of
+  // B on its own first (the split a restart may well make).
+  const replay = await startTask({ 'behavior.on.null.values': 'delete' });
+  try {
+    const { deleteB, moveAtoB } = transaction();
+    await putAndConfirm(replay.task, deleteB);
+    assert.deepEqual(
+      [...(await docs(client, index))],
+      [['2', moved]],
+      'the replayed delete of B is older than the moved document',
+    );
+    await putAndConfirm(replay.task, moveAtoB);
+    assert.deepEqual([...(await docs(client, index))], [['2', moved]]);
+    assert.equal(replay.logs.filter((log) => log.level === 'warn').length, 0);
+  } finally {
+    await replay.task.stop();
   }
 });

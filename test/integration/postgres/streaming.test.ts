@@ -18,6 +18,7 @@ import {
   uniqueName,
 } from './harness.ts';
 import { jsonBytes } from '../../../runtime/cdc/json-bytes.ts';
+import { rankBits } from '../../../connectors/postgres/change-version.ts';
 
 let admin: pg.Client;
 const cleanups: Array<() => Promise<void>> = [];
@@ -76,12 +77,14 @@ test('insert, update, delete, primary-key change and truncate, in commit order',
   assert.equal(payload(records[2]!).before, null, 'REPLICA IDENTITY DEFAULT: no before image');
   assert.equal(records[3]!.headers?.['__debezium.newkey'], '{"id":3}');
   assert.equal(records[5]!.headers?.['__debezium.oldkey'], '{"id":2}');
-  // Every event carries its transaction's commit LSN as the source version (SOURCE_VERSION_HEADER).
-  const versions = records.map((record) => Number(record.headers?.[SOURCE_VERSION_HEADER]));
+  // Every event carries its transaction's commit LSN × 2^10 plus its rank in the transaction as
+  // the source version (SOURCE_VERSION_HEADER): growing in log order.
+  const versions = records.map((record) => BigInt(record.headers![SOURCE_VERSION_HEADER]!));
   assert.ok(
-    versions.every((version, i) => version > 0 && (i === 0 || version >= versions[i - 1]!)),
+    versions.every((version, i) => version > 0n && (i === 0 || version >= versions[i - 1]!)),
   );
-  assert.equal(new Set(versions).size, 5, 'five transactions, five versions');
+  const commitLsns = new Set(versions.map((version) => version >> BigInt(rankBits)));
+  assert.equal(commitLsns.size, 5, 'five transactions, five commit LSNs');
   const source = payload(records[0]!).source;
   assert.equal(source.connector, 'postgresql');
   assert.equal(source.table, name);

@@ -13,6 +13,7 @@ import { LocalLog } from '../../../runtime/log/local/local-log.ts';
 import type { KafkiLog } from '../../../runtime/log/log.ts';
 import { startRuntime, tempDir } from '../runtime/harness.ts';
 import { adminClient, baseConfig, dropReplicationObjects, uniqueName, waitFor } from './harness.ts';
+import { sourceVersion } from '../../../connectors/postgres/change-version.ts';
 
 let admin: pg.Client;
 
@@ -262,7 +263,7 @@ describe('PostgreSQL source in a standalone worker', () => {
         const messages = await topicMessages(log, topic);
         return messages.length >= 300 ? messages : undefined;
       });
-      const point = String(initial[0]!.value!.payload.source.lsn);
+      const point = sourceVersion(Number(initial[0]!.value!.payload.source.lsn));
       assert.ok(initial.every((message) => message.headers[SOURCE_VERSION_HEADER] === point));
 
       await assert.rejects(
