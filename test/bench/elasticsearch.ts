@@ -21,6 +21,10 @@
 //      (client.helpers.bulk, flushBytes 5 MB, concurrency 5) into a new index with the same
 //      mappings and settings as the one Kafki's sink created; Kafki's index is deleted first.
 //      Timed from the first document until the helper resolves (every bulk acknowledged), docs/s.
+//   5. The CPU seconds each path cost during 1 and 4: the feeder (Kafki's worker; this process for
+//      the bulk helper), Elasticsearch's JVM and PostgreSQL (postmaster and backends), read from
+//      /proc. On a small machine the three share the cores, so the feeder's CPU per document is
+//      what bounds Kafki's rate against the helper's.
 //
 //   npm run bench:es -- [--rows 1000000] [--rate 2000] [--seconds 60]
 //       [--worker-prop key=value]… [--source-prop key=value]… [--sink-prop key=value]…
@@ -33,14 +37,20 @@
 
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import type { RawConfig } from '../../runtime/api/config.ts';
 import { serviceAddresses } from '../services/addresses.ts';
-import { ProcessSampler } from './postgres/process-stats.ts';
+import {
+  findProcess,
+  parentProcess,
+  ProcessSampler,
+  sampleProcess,
+  serviceCpuSeconds,
+} from './postgres/process-stats.ts';
 import { connectClient, dropStaleRuns, PostgresWorkload } from './postgres/workload.ts';
 import { printJsonSummary, printTable, ratio } from './report.ts';
 import type { EsParentMessage, EsWorkerArgs, EsWorkerMessage } from './elasticsearch-worker.ts';
@@ -96,6 +106,7 @@ class WorkerChild {
   private stopping = false;
   private stderr = '';
   readonly sampler: ProcessSampler;
+  readonly pid: number | undefined;
   private readonly child;
 
   constructor(args: EsWorkerArgs, nodeOptions: readonly string[] = []) {
@@ -105,6 +116,7 @@ class WorkerChild {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     const pid = this.child.pid;
+    this.pid = pid;
     this.sampler = new ProcessSampler(() => pid, 20);
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-16 * 1024);
@@ -312,6 +324,69 @@ async function measureLatency(
 }
 
 /** The bulk helper reference: the same rows, converted as the sink converts them. */
+/** CPU seconds used so far by each process that takes part in a phase (undefined: not found). */
+interface CpuReading {
+  loader: number | undefined;
+  elasticsearch: number | undefined;
+  postgres: number | undefined;
+}
+
+/**
+ * Reads the CPU time of Elasticsearch (its JVM), PostgreSQL (the postmaster with its backends)
+ * and the process that feeds Elasticsearch (Kafki's worker, or this process for the bulk
+ * helper), so each path's cost on this machine's cores can be compared with its throughput.
+ */
+async function cpuMeter(workload: PostgresWorkload) {
+  // The services harness starts Elasticsearch's JVM with its HTTP port as a system property.
+  const httpPort = `-Des.http.port=${new URL(esUrl).port} `;
+  const elasticsearch = findProcess((line) => line.includes(httpPort));
+  const db = connectClient(workload.url);
+  await db.connect();
+  const backend = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  // Asked while the backend lives: its parent is the postmaster.
+  const postmaster = parentProcess(backend);
+  await db.end();
+  return (loaderPid: number | 'self'): CpuReading => {
+    const self = process.cpuUsage();
+    return {
+      loader:
+        loaderPid === 'self'
+          ? (self.user + self.system) / 1e6
+          : sampleProcess(loaderPid)?.cpuSeconds,
+      elasticsearch: elasticsearch === undefined ? undefined : serviceCpuSeconds(elasticsearch),
+      postgres: postmaster === undefined ? undefined : serviceCpuSeconds(postmaster),
+    };
+  };
+}
+
+function cpuUsed(before: CpuReading, after: CpuReading): CpuReading {
+  const used = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : round1(b - a);
+  return {
+    loader: used(before.loader, after.loader),
+    elasticsearch: used(before.elasticsearch, after.elasticsearch),
+    postgres: used(before.postgres, after.postgres),
+  };
+}
+
+function cpuRow(path: string, used: CpuReading | undefined, docs: number, seconds: number) {
+  const parts = used ? [used.loader, used.elasticsearch, used.postgres] : [];
+  const total = parts.every((part) => part !== undefined)
+    ? round1(parts.reduce((sum: number, part) => sum + part!, 0))
+    : undefined;
+  return {
+    path,
+    'feeder s': used?.loader ?? null,
+    'Elasticsearch s': used?.elasticsearch ?? null,
+    'PostgreSQL s': used?.postgres ?? null,
+    'total s': total ?? null,
+    'cores busy': total === undefined ? null : round1(total / seconds),
+    'feeder µs/doc': used?.loader === undefined ? null : Math.round((used.loader * 1e6) / docs),
+    'Elasticsearch µs/doc':
+      used?.elasticsearch === undefined ? null : Math.round((used.elasticsearch * 1e6) / docs),
+  };
+}
+
 async function measureBulkHelper(
   workload: PostgresWorkload,
   client: Client,
@@ -467,8 +542,12 @@ async function main(): Promise<void> {
     logDir = mkdtempSync(join(tmpdir(), 'kafki-bench-es-'));
     child = new WorkerChild({ source, sink, topic, expected: rows, worker, logDir }, nodeOptions);
     const ready = await child.next('ready');
+    const cpu = await cpuMeter(workload);
+    const workerPid = child.pid ?? -1;
+    const kafkiCpuBefore = cpu(workerPid);
     child.tell({ type: 'start' });
     const caughtUp = await child.next('caught-up');
+    const kafkiCpu = cpuUsed(kafkiCpuBefore, cpu(workerPid));
     await client.indices.refresh({ index: kafkiIndex });
     const indexed = (await client.count({ index: kafkiIndex })).count;
     if (indexed !== rows) throw new Error(`Kafki's index holds ${indexed} documents, not ${rows}`);
@@ -497,6 +576,7 @@ async function main(): Promise<void> {
     const kafkiSettings = settings[kafkiIndex]!.settings!.index!;
     await client.indices.delete({ index: kafkiIndex });
     let bulk: { seconds: number; docs: number } | undefined;
+    let bulkCpu: CpuReading | undefined;
     if (!values['no-bulk-helper']) {
       await client.indices.create({
         index: bulkIndex,
@@ -507,7 +587,9 @@ async function main(): Promise<void> {
         },
       });
       log('bulk helper: the same documents into an index with the same mappings and settings…');
+      const bulkCpuBefore = cpu('self');
       bulk = await measureBulkHelper(workload, client, bulkIndex, rows);
+      bulkCpu = cpuUsed(bulkCpuBefore, cpu('self'));
       log(`  ${bulk.docs.toLocaleString('en-US')} docs in ${bulk.seconds.toFixed(1)} s`);
     }
     const bulkRate = bulk ? Math.round(bulk.docs / bulk.seconds) : null;
@@ -527,6 +609,12 @@ async function main(): Promise<void> {
         'docs/s': bulkRate,
         'vs bulk helper': bulkRate === null ? null : 1,
       },
+    ]);
+    printTable(`CPU seconds during the snapshot (this machine: ${availableParallelism()} cores)`, [
+      cpuRow('Kafki (feeder: the worker)', kafkiCpu, rows, kafkiSeconds),
+      ...(bulk
+        ? [cpuRow('bulk helper (feeder: this process)', bulkCpu, bulk.docs, bulk.seconds)]
+        : []),
     ]);
     printTable(`Commit-to-searchable latency (refresh_interval 1s)`, [
       {
@@ -571,6 +659,8 @@ async function main(): Promise<void> {
       latency_max_ms: latency?.max ?? null,
       worker_peak_rss_mb: peakRssMb,
       worker_cpu_seconds: round1(result.cpu.user + result.cpu.system),
+      snapshot_cpu_seconds: kafkiCpu,
+      bulk_helper_cpu_seconds: bulkCpu ?? null,
       settings: chosen,
     });
   } finally {

@@ -4,7 +4,7 @@
 // a Kafki worker run as a child) and for the walsender serving a slot.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 
@@ -143,4 +143,62 @@ export function runMeasured(
       });
     });
   });
+}
+
+/** utime + stime (and, with `reaped`, the CPU of its exited children: cutime + cstime), seconds. */
+function processCpuSeconds(pid: number, reaped: boolean): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ticks = Number(fields[11]) + Number(fields[12]);
+    if (reaped) ticks += Number(fields[13]) + Number(fields[14]);
+    return ticks / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process `pid` runs under (for a PostgreSQL backend: the postmaster). */
+export function parentProcess(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
+}
+
+/** The first process whose command line matches, if any (Linux /proc). */
+export function findProcess(matches: (commandLine: string) => boolean): number | undefined {
+  for (const pid of allPids()) {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (matches(commandLine)) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The CPU seconds a service has used so far: its main process with the children it has reaped,
+ * plus its live children (PostgreSQL's backends come and go). Differences of two readings give
+ * the CPU a phase of the benchmark cost the service.
+ */
+export function serviceCpuSeconds(rootPid: number): number | undefined {
+  const own = processCpuSeconds(rootPid, true);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const pid of allPids()) {
+    if (pid !== rootPid && parentProcess(pid) === rootPid)
+      total += processCpuSeconds(pid, false) ?? 0;
+  }
+  return total;
 }
