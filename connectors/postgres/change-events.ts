@@ -466,7 +466,6 @@ export class ChangeEventBuilder {
         if (this.config.tombstonesOnDelete) this.tombstone(table, oldKey, lsn, skip, !creates);
       }
       if (creates) {
-        const second = this.versions.headers(true);
         this.change(
           table,
           'c',
@@ -478,7 +477,7 @@ export class ChangeEventBuilder {
           true,
           bytes,
           { '__debezium.oldkey': keyText(oldKey) },
-          second,
+          this.versions.headers(true),
         );
       }
       return;
