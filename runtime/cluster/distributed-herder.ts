@@ -266,11 +266,14 @@ export class DistributedHerder extends StoreBackedHerder<DistributedHerderDeps> 
   // ---- membership -------------------------------------------------------------------------------
 
   private async heartbeat(): Promise<void> {
+    // Redis renews the leases for a session from when it runs the call, which is after this: the
+    // fencing deadline counts from here, not from when (possibly much later) the answers arrive.
+    const sentAt = Date.now();
     try {
       this.members = await this.coordinator.heartbeat({ url: this.deps.restUrl });
       const lost = await this.coordinator.renewLeases([...this.leases]);
       this.leader = await this.coordinator.lead();
-      this.lastRenewal = Date.now();
+      this.lastRenewal = sentAt;
       this.reportClusterState();
       if (lost.length > 0) {
         this.deps.logger.warn({ units: lost }, 'leases lost; stopping those units');
