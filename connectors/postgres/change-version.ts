@@ -41,27 +41,28 @@ export function versionHeaders(lsn: number, rank = 0): RecordHeaders {
 export class TransactionVersions {
   private commitLsn = 0;
   private messages = 0;
-  private first: RecordHeaders = versionHeaders(0);
-  private second: RecordHeaders | undefined;
+  /** The headers last asked for, and their rank: reused while the rank stays the same. */
+  private cachedRank = -1;
+  private cached: RecordHeaders = versionHeaders(0);
 
   begin(commitLsn: number): void {
     this.commitLsn = commitLsn;
     this.messages = 0;
+    this.cachedRank = -1;
   }
 
   /** A row message (insert, update, delete, truncate) arrived: its events get the next rank. */
   message(): void {
-    const rank = 2 * this.messages++;
-    // The previous message was past the last rank already: same version, same headers.
-    if (rank >= rankCount + 2) return;
-    this.first = versionHeaders(this.commitLsn, rank);
-    this.second = undefined;
+    this.messages++;
   }
 
   /** The headers of the current message's event (`second`: the create of a key update). */
   headers(second = false): RecordHeaders {
-    if (!second) return this.first;
-    this.second ??= versionHeaders(this.commitLsn, 2 * (this.messages - 1) + 1);
-    return this.second;
+    const rank = Math.min(Math.max(0, 2 * (this.messages - 1) + (second ? 1 : 0)), rankCount - 1);
+    if (rank !== this.cachedRank) {
+      this.cached = versionHeaders(this.commitLsn, rank);
+      this.cachedRank = rank;
+    }
+    return this.cached;
   }
 }

@@ -323,10 +323,9 @@ async function measureLatency(
   };
 }
 
-/** The bulk helper reference: the same rows, converted as the sink converts them. */
 /** CPU seconds used so far by each process that takes part in a phase (undefined: not found). */
 interface CpuReading {
-  loader: number | undefined;
+  feeder: number | undefined;
   elasticsearch: number | undefined;
   postgres: number | undefined;
 }
@@ -346,13 +345,13 @@ async function cpuMeter(workload: PostgresWorkload) {
   // Asked while the backend lives: its parent is the postmaster.
   const postmaster = parentProcess(backend);
   await db.end();
-  return (loaderPid: number | 'self'): CpuReading => {
+  return (feederPid: number | 'self'): CpuReading => {
     const self = process.cpuUsage();
     return {
-      loader:
-        loaderPid === 'self'
+      feeder:
+        feederPid === 'self'
           ? (self.user + self.system) / 1e6
-          : sampleProcess(loaderPid)?.cpuSeconds,
+          : sampleProcess(feederPid)?.cpuSeconds,
       elasticsearch: elasticsearch === undefined ? undefined : serviceCpuSeconds(elasticsearch),
       postgres: postmaster === undefined ? undefined : serviceCpuSeconds(postmaster),
     };
@@ -363,30 +362,33 @@ function cpuUsed(before: CpuReading, after: CpuReading): CpuReading {
   const used = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined ? undefined : round1(b - a);
   return {
-    loader: used(before.loader, after.loader),
+    feeder: used(before.feeder, after.feeder),
     elasticsearch: used(before.elasticsearch, after.elasticsearch),
     postgres: used(before.postgres, after.postgres),
   };
 }
 
-function cpuRow(path: string, used: CpuReading | undefined, docs: number, seconds: number) {
-  const parts = used ? [used.loader, used.elasticsearch, used.postgres] : [];
-  const total = parts.every((part) => part !== undefined)
-    ? round1(parts.reduce((sum: number, part) => sum + part!, 0))
-    : undefined;
+function cpuRow(path: string, used: CpuReading, docs: number, seconds: number) {
+  const { feeder, elasticsearch, postgres } = used;
+  const total =
+    feeder === undefined || elasticsearch === undefined || postgres === undefined
+      ? undefined
+      : round1(feeder + elasticsearch + postgres);
+  const perDoc = (cpu: number | undefined) =>
+    cpu === undefined ? null : Math.round((cpu * 1e6) / docs);
   return {
     path,
-    'feeder s': used?.loader ?? null,
-    'Elasticsearch s': used?.elasticsearch ?? null,
-    'PostgreSQL s': used?.postgres ?? null,
+    'feeder s': feeder ?? null,
+    'Elasticsearch s': elasticsearch ?? null,
+    'PostgreSQL s': postgres ?? null,
     'total s': total ?? null,
     'cores busy': total === undefined ? null : round1(total / seconds),
-    'feeder µs/doc': used?.loader === undefined ? null : Math.round((used.loader * 1e6) / docs),
-    'Elasticsearch µs/doc':
-      used?.elasticsearch === undefined ? null : Math.round((used.elasticsearch * 1e6) / docs),
+    'feeder µs/doc': perDoc(feeder),
+    'Elasticsearch µs/doc': perDoc(elasticsearch),
   };
 }
 
+/** The bulk helper reference: the same rows, converted as the sink converts them. */
 async function measureBulkHelper(
   workload: PostgresWorkload,
   client: Client,
@@ -575,8 +577,7 @@ async function main(): Promise<void> {
     const settings = await client.indices.getSettings({ index: kafkiIndex });
     const kafkiSettings = settings[kafkiIndex]!.settings!.index!;
     await client.indices.delete({ index: kafkiIndex });
-    let bulk: { seconds: number; docs: number } | undefined;
-    let bulkCpu: CpuReading | undefined;
+    let bulk: { seconds: number; docs: number; cpu: CpuReading } | undefined;
     if (!values['no-bulk-helper']) {
       await client.indices.create({
         index: bulkIndex,
@@ -587,9 +588,9 @@ async function main(): Promise<void> {
         },
       });
       log('bulk helper: the same documents into an index with the same mappings and settings…');
-      const bulkCpuBefore = cpu('self');
-      bulk = await measureBulkHelper(workload, client, bulkIndex, rows);
-      bulkCpu = cpuUsed(bulkCpuBefore, cpu('self'));
+      const cpuBefore = cpu('self');
+      const loaded = await measureBulkHelper(workload, client, bulkIndex, rows);
+      bulk = { ...loaded, cpu: cpuUsed(cpuBefore, cpu('self')) };
       log(`  ${bulk.docs.toLocaleString('en-US')} docs in ${bulk.seconds.toFixed(1)} s`);
     }
     const bulkRate = bulk ? Math.round(bulk.docs / bulk.seconds) : null;
@@ -613,7 +614,7 @@ async function main(): Promise<void> {
     printTable(`CPU seconds during the snapshot (this machine: ${availableParallelism()} cores)`, [
       cpuRow('Kafki (feeder: the worker)', kafkiCpu, rows, kafkiSeconds),
       ...(bulk
-        ? [cpuRow('bulk helper (feeder: this process)', bulkCpu, bulk.docs, bulk.seconds)]
+        ? [cpuRow('bulk helper (feeder: this process)', bulk.cpu, bulk.docs, bulk.seconds)]
         : []),
     ]);
     printTable(`Commit-to-searchable latency (refresh_interval 1s)`, [
@@ -660,7 +661,7 @@ async function main(): Promise<void> {
       worker_peak_rss_mb: peakRssMb,
       worker_cpu_seconds: round1(result.cpu.user + result.cpu.system),
       snapshot_cpu_seconds: kafkiCpu,
-      bulk_helper_cpu_seconds: bulkCpu ?? null,
+      bulk_helper_cpu_seconds: bulk?.cpu ?? null,
       settings: chosen,
     });
   } finally {

@@ -19,6 +19,26 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the parenthesised command name (so fields[0] is the state,
+ * fields[1] the parent pid, fields[11..14] utime, stime, cutime, cstime); undefined once gone.
+ */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime (and, with `reaped`, the CPU of its exited children: cutime + cstime), seconds. */
+function cpuSeconds(fields: string[], reaped: boolean): number {
+  let ticks = Number(fields[11]) + Number(fields[12]);
+  if (reaped) ticks += Number(fields[13]) + Number(fields[14]);
+  return ticks / ticksPerSecond();
+}
+
 export interface ProcSample {
   /** VmHWM in MB (peak resident set so far). */
   peakRssMb: number;
@@ -30,16 +50,13 @@ export interface ProcSample {
 export function sampleProcess(pid: number): ProcSample | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = statFields(pid);
     // a zombie (exited, not yet reaped) has no Vm lines: treat it as gone, keep the last reading
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
-    if (hwm?.[1] === undefined) return undefined;
-    // fields after the parenthesised command name; utime and stime are fields 14 and 15
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    if (hwm?.[1] === undefined || fields === undefined) return undefined;
     return {
       peakRssMb: Math.round((Number(hwm[1]) / 1024) * 10) / 10,
-      cpuSeconds: ticks / ticksPerSecond(),
+      cpuSeconds: cpuSeconds(fields, false),
     };
   } catch {
     return undefined;
@@ -145,27 +162,10 @@ export function runMeasured(
   });
 }
 
-/** utime + stime (and, with `reaped`, the CPU of its exited children: cutime + cstime), seconds. */
-function processCpuSeconds(pid: number, reaped: boolean): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let ticks = Number(fields[11]) + Number(fields[12]);
-    if (reaped) ticks += Number(fields[13]) + Number(fields[14]);
-    return ticks / ticksPerSecond();
-  } catch {
-    return undefined;
-  }
-}
-
 /** The process `pid` runs under (for a PostgreSQL backend: the postmaster). */
 export function parentProcess(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : Number(fields[1]);
 }
 
 function allPids(): number[] {
@@ -193,12 +193,13 @@ export function findProcess(matches: (commandLine: string) => boolean): number |
  * the CPU a phase of the benchmark cost the service.
  */
 export function serviceCpuSeconds(rootPid: number): number | undefined {
-  const own = processCpuSeconds(rootPid, true);
-  if (own === undefined) return undefined;
-  let total = own;
+  const root = statFields(rootPid);
+  if (root === undefined) return undefined;
+  let total = cpuSeconds(root, true);
   for (const pid of allPids()) {
-    if (pid !== rootPid && parentProcess(pid) === rootPid)
-      total += processCpuSeconds(pid, false) ?? 0;
+    if (pid === rootPid) continue;
+    const fields = statFields(pid);
+    if (fields !== undefined && Number(fields[1]) === rootPid) total += cpuSeconds(fields, false);
   }
   return total;
 }

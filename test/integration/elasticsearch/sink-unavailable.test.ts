@@ -38,9 +38,9 @@ after(async () => {
   await client.close();
 });
 
-/** Envelopes of one topic with consecutive offsets. */
-function stream(topic: string) {
-  let offset = 0;
+/** Envelopes of one topic with consecutive offsets, from `firstOffset`. */
+function stream(topic: string, firstOffset = 0) {
+  let offset = firstOffset;
   const at = (): Position => ({ topic, offset: offset++ });
   return {
     change(
@@ -241,10 +241,8 @@ test('a replayed transaction that deleted key B, then moved key A to B, keeps th
   const at = (lsn: number, rank: number) => ({ [SOURCE_VERSION_HEADER]: sourceVersion(lsn, rank) });
   const earlier = stream(topic);
   const transaction = () => {
-    const s = stream(topic);
     // Offsets after the two inserts of `earlier`.
-    s.change('c', { id: 0 }, 0);
-    s.change('c', { id: 0 }, 0);
+    const s = stream(topic, 2);
     return {
       deleteB: [s.remove(2, 200, at(200, 0)), { ...s.tombstone(2), headers: at(200, 0) }],
       moveAtoB: [
