@@ -43,7 +43,7 @@ const result = spawnSync(
     '--test',
     '--test-reporter=spec',
     `--test-concurrency=${process.env.KAFKI_TEST_CONCURRENCY ?? '2'}`,
-    `--test-timeout=${process.env.KAFKI_TEST_TIMEOUT_MS ?? '600000'}`,
+    `--test-timeout=${process.env.KAFKI_TEST_TIMEOUT_MS ?? '1200000'}`,
     ...files,
   ],
   { cwd: repoRoot, stdio: 'inherit' },

@@ -68,23 +68,24 @@ describe('PostgreSQL → Elasticsearch with Elasticsearch unreachable for 30 s (
       seed: 11,
       onCommit: (done) => {
         if (outage !== undefined || done < changes / 2) return;
-        // Half of the changes are written: Elasticsearch goes away for 30 s while the other half
-        // is written.
+        // Half of the changes are written: Elasticsearch goes away for 30 s (or more, see below)
+        // while the other half is written.
         outage = (async () => {
           proxy.down();
           const downAt = Date.now();
           // A request Elasticsearch had fully received before the reset is still applied, seconds
-          // later on a loaded machine: count once it has finished every such request.
+          // (on a loaded machine, tens of seconds) later: count once it has finished every such
+          // request. The outage lasts until then, and then at least 10 s more, so that the two
+          // counts bracket a window in which only the proxy stood between worker and index.
           await new Promise((resolveDelay) => setTimeout(resolveDelay, 2_000));
           await until(
             'Elasticsearch to finish the bulk requests it received before the cut',
             async () => (await bulkRequestsRunningOn(pipeline.index)) === 0,
-            { timeoutMs: outageMs / 2, intervalMs: 100 },
+            { timeoutMs: 120_000, intervalMs: 100 },
           );
           const during = await countDocs(pipeline.index);
-          await new Promise((resolveDelay) =>
-            setTimeout(resolveDelay, outageMs - (Date.now() - downAt)),
-          );
+          const upAt = Math.max(downAt + outageMs, Date.now() + 10_000);
+          await new Promise((resolveDelay) => setTimeout(resolveDelay, upAt - Date.now()));
           const beforeUp = await countDocs(pipeline.index);
           proxy.up();
           t.diagnostic(`Elasticsearch unreachable for ${Date.now() - downAt} ms`);

@@ -158,6 +158,9 @@ export async function register(
 }
 
 export interface CatchUpOptions {
+  /** Fails when nothing changes for this long (documents, rows or differences). */
+  stallMs?: number;
+  /** Fails after this long in any case. */
   timeoutMs?: number;
   extra?: (doc: Doc) => string[];
   /**
@@ -170,20 +173,25 @@ export interface CatchUpOptions {
 }
 
 /**
- * Polls until every document equals its row (and no document is left for a deleted row), or
- * fails with the differences at the deadline. Failed tasks fail it at once. The worker is not
- * required to be running while polling (the crash test restarts it in between).
+ * Polls until every document equals its row (and no document is left for a deleted row). Fails
+ * with the differences when nothing has moved for `stallMs` — not after a fixed time, since a
+ * loaded machine catches up slower but does catch up — or at the `timeoutMs` backstop. Failed
+ * tasks fail it at once. The worker is not required to be running while polling (the crash test
+ * restarts it in between).
  */
 export async function caughtUp(
   pipeline: Pipeline,
   options: CatchUpOptions = {},
 ): Promise<Comparison> {
-  // Under the test runner's 10-minute file timeout, so that a pipeline that does not converge
-  // fails with its differences instead of a bare timeout.
-  const deadline = Date.now() + (options.timeoutMs ?? 4 * 60_000);
+  const stallMs = options.stallMs ?? 120_000;
+  // Under the test runner's file timeout (test/run-tests.ts), so that a pipeline that does not
+  // converge fails with its differences instead of a bare timeout.
+  const deadline = Date.now() + (options.timeoutMs ?? 12 * 60_000);
   let last: Comparison | undefined;
   let lastCount = -1;
   let lastReport = 0;
+  let state = '';
+  let movedAt = Date.now();
   for (;;) {
     if (pipeline.worker.running)
       await pipeline.worker.assertNotFailed([pipeline.source, pipeline.sink]);
@@ -191,6 +199,7 @@ export async function caughtUp(
       `select count(*) from ${pipeline.table}`,
     );
     const count = await countDocs(pipeline.index);
+    let differences = -1;
     // The full comparison only once the counts agree (and again while they stay equal).
     if (count === Number(rows[0]!.count)) {
       const expected = await expectedDocs(pipeline.db, pipeline.table);
@@ -201,6 +210,7 @@ export async function caughtUp(
         ...(options.normalize ? { normalize: options.normalize } : {}),
       });
       if (last.differences.length === 0) return last;
+      differences = last.differences.length;
       if (Date.now() - lastReport > 30_000) {
         options.log?.(
           `not equal yet: ${summary({ ...last, differences: last.differences.slice(0, 5) })}`,
@@ -212,11 +222,17 @@ export async function caughtUp(
       options.log?.(`${count} documents, ${rows[0]!.count} rows`);
       lastCount = count;
     }
-    if (Date.now() > deadline) {
+    const now = `${count}/${rows[0]!.count}/${differences}`;
+    if (now !== state) {
+      state = now;
+      movedAt = Date.now();
+    }
+    const stalled = Date.now() - movedAt > stallMs;
+    if (stalled || Date.now() > deadline) {
       throw new Error(
-        `Elasticsearch did not converge to the table: ${
-          last ? summary(last) : `${count} documents for ${rows[0]!.count} rows`
-        }\nworker warnings and errors:\n${pipeline.worker
+        `Elasticsearch did not converge to the table (${
+          stalled ? `nothing moved for ${stallMs} ms` : 'deadline passed'
+        }): ${last ? summary(last) : `${count} documents for ${rows[0]!.count} rows`}\nworker warnings and errors:\n${pipeline.worker
           .grep(/"level":(40|50|60)/)
           .join('\n')}\n${pipeline.worker.tail()}`,
       );
