@@ -23,7 +23,9 @@
 // the delete (and tombstone) of the old key: when its request is assembled every earlier write of
 // the old document is answered, the old document is still there to read, and the delete is sent
 // only with or after the create — so also a replay after a crash in between finds one of the two
-// documents with the values. Later writes of the new key follow it into that lane while it has
+// documents with the values. This relies on the log never ending between the delete and the
+// create (a restarted sink would send the delete alone): the source marks them as one group
+// (SourceRecord.joinsNext), which poll batches, appends and the local log's batches keep whole. Later writes of the new key follow it into that lane while it has
 // writes buffered or in flight there (one lane per document still). When the delete ends a batch
 // it is held (not sent, its offset not committed) until the next put() shows whether the create
 // follows (or for a second at most).

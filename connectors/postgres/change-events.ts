@@ -77,7 +77,11 @@ export interface StreamObserver {
 }
 
 export interface RecordSink {
-  /** Take one record; `bytes` estimates its memory for the bounded queue. */
+  /**
+   * Take one record; `bytes` estimates its memory for the bounded queue. A record with
+   * `joinsNext` is followed by more records of its pgoutput message (a delete's tombstone, a key
+   * update's create): a poll batch must not end there (runtime/cdc/change-queue.ts).
+   */
   emit(record: SourceRecord, bytes: number): void;
 }
 
@@ -280,8 +284,9 @@ export class ChangeEventBuilder {
     };
   }
 
-  private push(record: SourceRecord, bytes: number): void {
+  private push(record: SourceRecord, bytes: number, joinsNext = false): void {
     this.ack.emitted(record.sourceOffset);
+    if (joinsNext) record.joinsNext = true;
     this.sink.emit(record, bytes);
   }
 
@@ -355,7 +360,7 @@ export class ChangeEventBuilder {
       headers: headers === undefined ? version : { ...version, ...headers },
     };
     this.eventsEmitted++;
-    this.push(record, bytes);
+    this.push(record, bytes, !final);
   }
 
   private tombstone(
@@ -378,6 +383,7 @@ export class ChangeEventBuilder {
         headers: this.versions.headers(),
       },
       recordOverhead,
+      !final,
     );
   }
 
@@ -460,7 +466,8 @@ export class ChangeEventBuilder {
       const deletes = !this.config.skippedOperations.has('d');
       const creates = !this.config.skippedOperations.has('c');
       if (deletes) {
-        this.change(table, 'd', before, null, oldKey, lsn, skip, false, bytes, {
+        const last = !this.config.tombstonesOnDelete && !creates;
+        this.change(table, 'd', before, null, oldKey, lsn, skip, last, bytes, {
           '__debezium.newkey': keyText(newKey),
         });
         if (this.config.tombstonesOnDelete) this.tombstone(table, oldKey, lsn, skip, !creates);

@@ -225,7 +225,9 @@ export class PostgresSourceTask implements SourceTask {
       partition: this.partition,
       ack: this.ack,
       resume: new ResumeFilter(resume),
-      sink: { emit: (record, bytes) => this.queue.push(record, bytes) },
+      sink: {
+        emit: (record, bytes) => this.queue.push(record, bytes, record.joinsNext === true),
+      },
       snapshotCompleted: true,
       startLsn,
       lastCommitLsn: resume?.lsn_commit ?? null,

@@ -77,6 +77,13 @@ export interface SourceRecord extends ConnectRecord {
   sourceOffset: SourceOffset;
   /** Explicit log partition; otherwise the key decides. */
   partition?: number;
+  /**
+   * The next record the task returns belongs with this one (a primary-key update's delete,
+   * tombstone and create): the task's poll() never returns the two in different batches, and the
+   * pump never writes them in different appends, so a crash cannot leave the log ending between
+   * them.
+   */
+  joinsNext?: boolean;
 }
 
 export interface SinkRecord extends ConnectRecord {

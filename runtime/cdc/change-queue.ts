@@ -6,6 +6,12 @@
 // slow log therefore slows the database stream instead of growing the heap (DESIGN.md guarantee 4).
 // The bound is soft by at most one message: the reader may already hold a few decoded messages
 // when it pauses, and those are still accepted.
+//
+// Records pushed as one group (each but the last with `joinsNext`) are never split between two
+// take()s: a pump that appends each poll batch as one write then cannot leave the log ending in
+// the middle of a group after a crash — e.g. between a primary-key update's delete of the old key
+// and its create of the new one, which a sink must see together (the create's unsent values are
+// read from the old document before the delete removes it).
 
 export interface ChangeQueueOptions {
   /** Pause the reader when the queued bytes reach this. */
@@ -23,6 +29,8 @@ export interface ChangeQueueOptions {
 export class BoundedChangeQueue<T> {
   private items: T[] = [];
   private sizes: number[] = [];
+  /** Per item: is it followed by more of its group? */
+  private joins: boolean[] = [];
   private head = 0;
   private queuedBytes = 0;
   private paused = false;
@@ -49,8 +57,10 @@ export class BoundedChangeQueue<T> {
     return this.paused;
   }
 
-  push(item: T, bytes: number): void {
+  /** `joinsNext`: the next item pushed belongs with this one (see the top of this file). */
+  push(item: T, bytes: number, joinsNext = false): void {
     this.items.push(item);
+    this.joins.push(joinsNext);
     this.sizes.push(bytes);
     this.queuedBytes += bytes;
     if (
@@ -63,12 +73,25 @@ export class BoundedChangeQueue<T> {
     if (this.waiter) this.wake();
   }
 
+  /**
+   * Where a batch ending before `end` may end: extended to the end of a group it would cut, or
+   * (for a group not yet complete, which the reader's synchronous pushes never leave behind)
+   * moved back to the group's start when something comes before it.
+   */
+  private groupEnd(end: number): number {
+    let extended = end;
+    while (this.joins[extended - 1] && extended < this.items.length) extended++;
+    if (!this.joins[extended - 1]) return extended;
+    let start = extended - 1;
+    while (start > this.head && this.joins[start - 1]) start--;
+    return start > this.head ? start : extended;
+  }
+
   /** Up to `max` items, oldest first; [] when empty. Resumes the reader once drained enough. */
   take(max: number): T[] {
     const available = this.length;
     if (available === 0) return [];
-    const count = Math.min(max, available);
-    const end = this.head + count;
+    const end = this.groupEnd(this.head + Math.min(max, available));
     const items = this.items as Array<T | undefined>;
     const batch = this.items.slice(this.head, end);
     let freed = 0;
@@ -83,10 +106,12 @@ export class BoundedChangeQueue<T> {
     if (this.head === this.items.length) {
       this.items = [];
       this.sizes = [];
+      this.joins = [];
       this.head = 0;
     } else if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
+      this.joins = this.joins.slice(this.head);
       this.head = 0;
     }
     if (this.paused && this.queuedBytes <= this.resumeBytes && this.length <= this.resumeItems) {

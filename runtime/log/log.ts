@@ -44,6 +44,13 @@ export interface LogRecord {
   timestamp?: number;
   /** Overrides the key hash. */
   partition?: number;
+  /**
+   * Keep this record and the next one of the same partition in this append together: both are
+   * kept or both lost after a crash (a primary-key update's delete and create, which a sink must
+   * see together). Kafka writes an append's records of one partition as one batch anyway; the
+   * local log does not end a batch here, up to its largest batch size.
+   */
+  joinsNext?: boolean;
 }
 
 export interface AppendedRecord {

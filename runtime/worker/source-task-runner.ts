@@ -6,7 +6,8 @@
 // groups. The local log places an append's records when append() is called, acknowledges appends
 // in call order and never needs one re-sent, so with it the pump may keep several appends in
 // flight: waiting batches are merged into appends of up to about 4 MiB, a larger batch is cut
-// into equal pieces of at most that size, and at most `orderedAppendsInFlight` appends are in
+// into equal pieces of at most that size (never between two records a source joined,
+// SourceRecord.joinsNext), and at most `orderedAppendsInFlight` appends are in
 // flight — one by default: measured with 4 KiB records in 4 MiB appends, fsync always
 // (`npm run bench:log`), the local log made 1,295 MB/s durable with one append at a time (each is
 // written through O_DSYNC on an idle partition) and 606 MB/s with four (plain writes landing
@@ -333,6 +334,7 @@ export class SourceTaskRunner extends TaskRunner {
         lastList = list;
       }
       lastList.push(logRecord);
+      if (original.joinsNext === true) logRecord.joinsNext = true;
       count++;
       bytes += (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
     }
@@ -619,7 +621,8 @@ export class SourceTaskRunner extends TaskRunner {
 /**
  * Consecutive slices of equal size, at most about maxAppendBytes (at least one record each):
  * batches of a steady stream then cut into appends of one size, which the log's buffer pool
- * reuses (a remainder of another size would push its buffers out).
+ * reuses (a remainder of another size would push its buffers out). No slice ends with a record
+ * that joins the next (LogRecord.joinsNext).
  */
 function slices(records: LogRecord[]): LogRecord[][] {
   const sizes = new Float64Array(records.length);
@@ -639,7 +642,7 @@ function slices(records: LogRecord[]): LogRecord[][] {
   let bytes = 0;
   for (let i = 0; i < records.length; i++) {
     bytes += sizes[i]!;
-    if (bytes >= target && i + 1 < records.length) {
+    if (bytes >= target && i + 1 < records.length && records[i]!.joinsNext !== true) {
       out.push(records.slice(start, i + 1));
       start = i + 1;
       bytes = 0;

@@ -164,7 +164,13 @@ export function encodeBatches(
   let inBatch = 0;
   for (let j = 0; j < count; j++) {
     const size = sizes[pick === null ? j : pick[j]!]!;
-    if (inBatch > 0 && batchBytes + size > maxBatchBytes) {
+    const joined = j > 0 && records[pick === null ? j - 1 : pick[j - 1]!]!.joinsNext === true;
+    if (
+      inBatch > 0 &&
+      batchBytes + size > maxBatchBytes &&
+      // A batch is kept whole or cut off whole after a crash: never between joined records.
+      !(joined && batchBytes + size <= MAX_BATCH_BYTES)
+    ) {
       total += batchBytes;
       bounds.push(total);
       counts.push(inBatch);

@@ -118,7 +118,7 @@ const builder = new ChangeEventBuilder({
   partition: { server: 'bench' },
   ack: new AckTracker(0),
   resume: new ResumeFilter(null),
-  sink: { emit: (record, bytes) => queue.push(record, bytes) },
+  sink: { emit: (record, bytes) => queue.push(record, bytes, record.joinsNext === true) },
   snapshotCompleted: true,
   startLsn: 0,
 });

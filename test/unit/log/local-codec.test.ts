@@ -114,6 +114,22 @@ test('an append is cut into batches of at most maxBatchBytes, one oversized reco
   }
 });
 
+test('a batch never ends between joined records (both survive a torn write or neither)', () => {
+  // Groups of three joined records of 300 bytes: at most 1,000 bytes per batch would cut inside.
+  const many: LogRecord[] = Array.from({ length: 30 }, (_, i) => ({
+    key: Buffer.from(`k${i}`),
+    value: Buffer.alloc(300, i),
+    ...(i % 3 !== 2 ? { joinsNext: true } : {}),
+  }));
+  const encoded = encodeBatches(many, null, many.map(recordSize), 0, 1, 1000);
+  assert.ok(encoded.baseOffsets.length >= 10, `${encoded.baseOffsets.length} batches`);
+  for (const last of encoded.lastOffsets) assert.equal(last % 3, 2, `a batch ends at ${last}`);
+  assert.deepEqual(
+    decodeAll(encoded.buffer).map((r) => r.offset),
+    many.map((_, i) => i),
+  );
+});
+
 test('encoding a subset (one partition of an append) keeps its order', () => {
   const sizes = records.map(recordSize);
   const encoded = encodeBatches(records, [3, 0], sizes, 10, 5, 1024);

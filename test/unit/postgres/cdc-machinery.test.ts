@@ -35,6 +35,34 @@ test('bounded queue pauses the reader at the byte or item limit and resumes once
   assert.equal(queue.length, 0);
 });
 
+test('bounded queue: a batch never ends inside a group of joined items', () => {
+  const queue = new BoundedChangeQueue<string>({
+    maxBytes: 1000,
+    maxItems: 1000,
+    pause() {},
+    resume() {},
+  });
+  // a; b c d (a key update's delete, tombstone, create); e
+  queue.push('a', 1);
+  queue.push('b', 1, true);
+  queue.push('c', 1, true);
+  queue.push('d', 1);
+  queue.push('e', 1);
+  assert.deepEqual(queue.take(2), ['a', 'b', 'c', 'd'], 'extended to the end of the group');
+  assert.deepEqual(queue.take(2), ['e']);
+  // A group not complete yet (never left behind by a reader's synchronous pushes): the batch
+  // ends before it, unless it is all there is.
+  queue.push('f', 1);
+  queue.push('g', 1, true);
+  assert.deepEqual(queue.take(10), ['f']);
+  assert.deepEqual(queue.take(10), ['g']);
+  // The flags move with the items when the queue compacts its arrays.
+  for (let i = 0; i < 5000; i++) queue.push(`x${i}`, 0, i % 2 === 0);
+  assert.equal(queue.take(4097).length, 4098);
+  assert.deepEqual(queue.take(1), ['x4098', 'x4099']);
+  assert.equal(queue.length, 900);
+});
+
 test('bounded queue: waitForItems wakes on push, on wake(), on abort and on timeout', async () => {
   const queue = new BoundedChangeQueue<string>({
     maxBytes: 1000,

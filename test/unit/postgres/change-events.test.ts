@@ -154,6 +154,11 @@ test('every operation in Debezium form (truncate skipped by default, as Debezium
     // the column added by ALTER TABLE shows up in the next event
     ['c', { id: 4 }, null, { id: 4, name: 'four', note: null, extra: 44 }],
   ]);
+  // The records of one pgoutput message stay together in a poll batch and in an append.
+  assert.deepEqual(
+    records.map((record) => record.joinsNext === true),
+    [false, false, false, true, true, false, true, false, false, false, true, false, false, false],
+  );
   const pkDelete = records[3]!;
   const pkCreate = records[5]!;
   // The create of the new key is one rank after the delete of the old one.

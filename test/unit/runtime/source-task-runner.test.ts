@@ -107,8 +107,11 @@ class ManualLog {
   }
 }
 
-/** A task that emits the given batches (records numbered from 0) and records its commits. */
-function scriptedTask(batchSizes: number[], padding = 0) {
+/**
+ * A task that emits the given batches (records numbered from 0) and records its commits;
+ * `joinsNext(n)` marks record n as belonging with record n + 1.
+ */
+function scriptedTask(batchSizes: number[], padding = 0, joinsNext?: (n: number) => boolean) {
   const commits: number[] = [];
   const partition = { source: 'p' };
   let next = 0;
@@ -128,6 +131,7 @@ function scriptedTask(batchSizes: number[], padding = 0) {
           value: padding > 0 ? { n: next, pad: 'x'.repeat(padding) } : { n: next },
           sourcePartition: partition,
           sourceOffset: { next: next + 1 },
+          ...(joinsNext?.(next) ? { joinsNext: true } : {}),
         });
       }
       batch++;
@@ -237,6 +241,25 @@ describe('source pump', () => {
       Array.from({ length: 2000 }, (_, n) => n),
     );
     assert.ok(log.calls.length >= 5);
+    await instance.stop();
+  });
+
+  it('with an ordered log: never cuts between records the source joined', async () => {
+    const log = new ManualLog('local');
+    // 2,000 records of ~10 KiB in groups of three (a key update's delete, tombstone, create).
+    const { task } = scriptedTask([2000], 10_000, (n) => n % 3 !== 2);
+    const { instance, stored } = runner(log, task);
+    instance.start();
+    await settleAll(log, () => stored() === 2000);
+    assert.ok(log.calls.length >= 5, `${log.calls.length} appends`);
+    for (const call of log.calls) {
+      const last = call.numbers.at(-1)!;
+      assert.ok(last % 3 === 2 || last === 1999, `an append ends with record ${last}`);
+    }
+    assert.deepEqual(
+      log.calls.flatMap((call) => call.numbers),
+      Array.from({ length: 2000 }, (_, n) => n),
+    );
     await instance.stop();
   });
 
