@@ -154,6 +154,11 @@ export interface BulkEntry {
   readonly op: WriteOp;
   /** Mutable: a write with unavailable values gets its document completed before it is sent. */
   text: string;
+  /**
+   * Set by write() when Elasticsearch refused the write as older than the document (a version
+   * conflict, which counts as applied: a replay): the document was left as it was.
+   */
+  superseded?: boolean;
 }
 
 export interface Rejected<T extends BulkEntry> {
@@ -250,6 +255,7 @@ export class BulkWriter {
         );
         switch (outcome) {
           case 'applied':
+            if (status === 409) entry.superseded = true;
             break;
           case 'retry':
             again.push(entry);

@@ -75,7 +75,16 @@ interface PendingWrite extends BulkEntry {
   lane: number;
   /** Counted in laneOverrides (released when answered or dropped). */
   overridden?: boolean;
+  /** Fields the source did not send and no stored document had (warned about if applied). */
+  unsent?: UnsentValues;
   readonly bytes: number;
+}
+
+interface UnsentValues {
+  fields: string[];
+  stored: string | null;
+  movedFrom?: string;
+  movedFromStored?: string | null;
 }
 
 /** Documents whose writes go to another lane than their hash gives, while they have writes there. */
@@ -480,6 +489,7 @@ export class ElasticsearchSinkTask implements SinkTask {
   private async writeBatch(batch: PendingWrite[]): Promise<void> {
     if (batch.some((write) => write.op.unavailable !== undefined)) await this.complete(batch);
     const rejected = await this.writer.write(batch);
+    for (const write of batch) if (write.unsent && !write.superseded) this.warnUnsent(write);
     for (const rejection of rejected) await this.rejected(rejection);
     for (const write of batch) {
       write.tracker.complete(write.slot);
@@ -551,24 +561,20 @@ export class ElasticsearchSinkTask implements SinkTask {
           if (value === undefined) missing.push(field);
           else doc[field] = value;
         }
-        // A write older than the document is refused anyway: nothing to warn about.
+        // A write older than the document is refused anyway: nothing to warn about. Neither is
+        // one Elasticsearch refuses for a newer delete it remembers (a replay of a key moved on
+        // since): the warning waits for the answer (warnUnsent).
         if (missing.length > 0 && !olderThan(op.version, own.version)) {
-          this.logger.warn(
-            {
-              index: op.index,
-              id: op.id,
-              fields: missing,
-              version: String(op.version),
-              stored: own.exists ? String(own.version) : null,
-              ...(old !== undefined
-                ? {
-                    movedFrom: op.movedFrom,
-                    movedFromStored: old.exists ? String(old.version) : null,
-                  }
-                : {}),
-            },
-            `document '${op.id}' of index '${op.index}': the source did not send ${missing.join(', ')} (unchanged TOAST) and no stored document has ${missing.length > 1 ? 'them' : 'it'}; written without`,
-          );
+          write.unsent = {
+            fields: missing,
+            stored: own.exists ? String(own.version) : null,
+            ...(old !== undefined
+              ? {
+                  movedFrom: op.movedFrom,
+                  movedFromStored: old.exists ? String(old.version) : null,
+                }
+              : {}),
+          };
         }
         write.text = `${actionLine(op)}${toJson(doc)}\n`;
         play(state, key, op, doc);
@@ -576,6 +582,16 @@ export class ElasticsearchSinkTask implements SinkTask {
         play(state, key, op, undefined);
       }
     }
+  }
+
+  /** A document written without values the source did not send (see complete()). */
+  private warnUnsent(write: PendingWrite): void {
+    const { op, unsent } = write;
+    const fields = unsent!.fields;
+    this.logger.warn(
+      { index: op.index, id: op.id, version: String(op.version), ...unsent },
+      `document '${op.id}' of index '${op.index}': the source did not send ${fields.join(', ')} (unchanged TOAST) and no stored document has ${fields.length > 1 ? 'them' : 'it'}; written without`,
+    );
   }
 
   private async rejected(rejection: Rejected<PendingWrite>): Promise<void> {
