@@ -249,8 +249,8 @@ function unblockingTransport(
     const inner = defaultTransport(config);
     return {
       ...inner,
-      bulk: async (body) => {
-        const response = await inner.bulk(body);
+      bulk: async (body, timeoutMs) => {
+        const response = await inner.bulk(body, timeoutMs);
         seen.push({ body, response });
         if (unblock && seen.length === 1) {
           await client.indices.putSettings({

@@ -62,10 +62,15 @@ class HoldingTransport {
 
   factory = (config: ElasticsearchSinkConfig): EsTransport => {
     const inner = defaultTransport(config);
-    return { ...inner, bulk: (body) => this.bulk(inner, body) };
+    return { ...inner, bulk: (body, timeoutMs) => this.bulk(inner, body, timeoutMs) };
   };
 
-  private async bulk(inner: EsTransport, body: string): Promise<BulkResponseBody> {
+  // The sink's timeout goes through: on a slow machine it doubles a timed-out request's timeout.
+  private async bulk(
+    inner: EsTransport,
+    body: string,
+    timeoutMs?: number,
+  ): Promise<BulkResponseBody> {
     const actions = body
       .split('\n')
       .filter((line) => line.startsWith('{"index"') || line.startsWith('{"delete"'))
@@ -93,7 +98,7 @@ class HoldingTransport {
         });
         for (const wake of this.arrivals.splice(0)) wake();
       });
-      return await inner.bulk(body);
+      return await inner.bulk(body, timeoutMs);
     } finally {
       for (const id of mine) this.inFlight.delete(id);
       this.concurrent--;
