@@ -25,8 +25,9 @@
 // only with or after the create — so also a replay after a crash in between finds one of the two
 // documents with the values. This relies on the log never ending between the delete and the
 // create (a restarted sink would send the delete alone): the source marks them as one group
-// (SourceRecord.joinsNext), which poll batches, appends and the local log's batches keep whole. Later writes of the new key follow it into that lane while it has
-// writes buffered or in flight there (one lane per document still). When the delete ends a batch
+// (SourceRecord.joinsNext), which poll batches, appends and the local log's batches keep whole.
+// Later writes of the new key follow it into that lane while it has writes buffered or in flight
+// there (one lane per document still). When the delete ends a batch
 // it is held (not sent, its offset not committed) until the next put() shows whether the create
 // follows (or for a second at most).
 
@@ -489,7 +490,9 @@ export class ElasticsearchSinkTask implements SinkTask {
   private async writeBatch(batch: PendingWrite[]): Promise<void> {
     if (batch.some((write) => write.op.unavailable !== undefined)) await this.complete(batch);
     const rejected = await this.writer.write(batch);
-    for (const write of batch) if (write.unsent && !write.superseded) this.warnUnsent(write);
+    for (const write of batch) {
+      if (write.unsent && !write.superseded) this.warnUnsent(write.op, write.unsent);
+    }
     for (const rejection of rejected) await this.rejected(rejection);
     for (const write of batch) {
       write.tracker.complete(write.slot);
@@ -585,9 +588,8 @@ export class ElasticsearchSinkTask implements SinkTask {
   }
 
   /** A document written without values the source did not send (see complete()). */
-  private warnUnsent(write: PendingWrite): void {
-    const { op, unsent } = write;
-    const fields = unsent!.fields;
+  private warnUnsent(op: WriteOp, unsent: UnsentValues): void {
+    const { fields } = unsent;
     this.logger.warn(
       { index: op.index, id: op.id, version: String(op.version), ...unsent },
       `document '${op.id}' of index '${op.index}': the source did not send ${fields.join(', ')} (unchanged TOAST) and no stored document has ${fields.length > 1 ? 'them' : 'it'}; written without`,

@@ -15,12 +15,14 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countDocs, slotReleased, until } from './harness.ts';
+import { countDocs } from './harness.ts';
 import {
   caughtUp,
   createPipeline,
+  killAndRestart,
   register,
   sinkConfig,
+  snapshotIndexed,
   sourceConfig,
   unwrapFields,
   type Pipeline,
@@ -65,21 +67,12 @@ describe('PostgreSQL → Elasticsearch with kill -9 of the worker (unwrapped row
       }),
     );
     // The snapshot is in Elasticsearch first, so that both kills land in the stream.
-    await until(
-      'the snapshot in Elasticsearch',
-      async () => {
-        await pipeline.worker.assertNotFailed([pipeline.source, pipeline.sink]);
-        return (await countDocs(pipeline.index)) >= preloaded;
-      },
-      { timeoutMs: 300_000, intervalMs: 500 },
-    );
+    await snapshotIndexed(pipeline, preloaded);
     const killed: string[] = [];
     let restarting: Promise<void> | undefined;
     const restart = async (done: number) => {
       const documents = await countDocs(pipeline.index);
-      await pipeline.worker.kill();
-      await slotReleased(pipeline.database, pipeline.run);
-      await pipeline.worker.start();
+      await killAndRestart(pipeline);
       killed.push(`kill after ${done} changes (${documents} documents indexed then)`);
     };
     const counts = await mixedChanges(pipeline.writers, {

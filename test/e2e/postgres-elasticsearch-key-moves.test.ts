@@ -12,12 +12,13 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countDocs, slotReleased, until } from './harness.ts';
 import {
   caughtUp,
   createPipeline,
+  killAndRestart,
   register,
   sinkConfig,
+  snapshotIndexed,
   sourceConfig,
   type Pipeline,
 } from './scenario.ts';
@@ -48,14 +49,7 @@ describe('PostgreSQL → Elasticsearch: key moves of TOASTed rows with kill -9 (
       { ...sourceConfig(pipeline), 'max.batch.size': '4' },
       sinkConfig(pipeline),
     );
-    await until(
-      'the snapshot in Elasticsearch',
-      async () => {
-        await pipeline.worker.assertNotFailed([pipeline.source, pipeline.sink]);
-        return (await countDocs(pipeline.index)) >= preloaded;
-      },
-      { timeoutMs: 300_000, intervalMs: 500 },
-    );
+    await snapshotIndexed(pipeline, preloaded);
     const db = pipeline.writers[0]!;
     let moved = 0;
     for (let k = 0; k < kills; k++) {
@@ -66,9 +60,7 @@ describe('PostgreSQL → Elasticsearch: key moves of TOASTed rows with kill -9 (
       );
       moved += rowCount ?? 0;
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 100 + Math.random() * 600));
-      await pipeline.worker.kill();
-      await slotReleased(pipeline.database, pipeline.run);
-      await pipeline.worker.start();
+      await killAndRestart(pipeline);
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 3_000));
     }
     t.diagnostic(`${moved} key moves, ${kills} kills`);

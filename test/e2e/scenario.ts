@@ -15,7 +15,9 @@ import {
   pgClient,
   pgConnection,
   removeDir,
+  slotReleased,
   uniqueName,
+  until,
   workerProcess,
   type Doc,
   type WorkerProcess,
@@ -155,6 +157,28 @@ export async function register(
   await pipeline.worker.createConnector(pipeline.sink, sink);
   await pipeline.worker.waitRunning(pipeline.source);
   await pipeline.worker.waitRunning(pipeline.sink);
+}
+
+/** Waits until the initial snapshot (`rows` rows) is indexed; a failed task fails it at once. */
+export async function snapshotIndexed(pipeline: Pipeline, rows: number): Promise<void> {
+  await until(
+    'the snapshot in Elasticsearch',
+    async () => {
+      await pipeline.worker.assertNotFailed([pipeline.source, pipeline.sink]);
+      return (await countDocs(pipeline.index)) >= rows;
+    },
+    { timeoutMs: 300_000, intervalMs: 500 },
+  );
+}
+
+/**
+ * kill -9 of the worker, then a restart on the same data directory once PostgreSQL has let go of
+ * the dead process's replication slot (the restarted source takes it over).
+ */
+export async function killAndRestart(pipeline: Pipeline): Promise<void> {
+  await pipeline.worker.kill();
+  await slotReleased(pipeline.database, pipeline.run);
+  await pipeline.worker.start();
 }
 
 export interface CatchUpOptions {
