@@ -80,37 +80,38 @@ function hasBytes(schema: ConnectSchema): boolean {
   return found;
 }
 
-/** Payload → Connect data: only base64 bytes need decoding, everything else is already right. */
+/**
+ * Payload → Connect data: only base64 bytes need decoding, everything else is already right. The
+ * payload was just parsed and belongs to the caller alone, so it is changed in place: a copy of
+ * every struct on the way to a bytes field (a Debezium decimal is one) was a large share of a
+ * sink's reading cost.
+ */
 function decodeBytes(schema: ConnectSchema, value: RecordData): RecordData {
   if (value === null || !hasBytes(schema)) return value;
   switch (schema.type) {
     case 'bytes':
       return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
     case 'array':
-      return Array.isArray(value) && schema.items
-        ? value.map((item) => decodeBytes(schema.items!, item))
-        : value;
-    case 'map':
-      if (
-        schema.values &&
-        value !== null &&
-        typeof value === 'object' &&
-        !Array.isArray(value) &&
-        !Buffer.isBuffer(value)
-      ) {
-        const out: Record<string, RecordData> = {};
-        for (const [key, item] of Object.entries(value))
-          out[key] = decodeBytes(schema.values, item);
-        return out;
+      if (Array.isArray(value) && schema.items) {
+        for (let i = 0; i < value.length; i++) value[i] = decodeBytes(schema.items, value[i]!);
       }
       return value;
+    case 'map':
     case 'struct': {
       if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) return value;
-      const out: Record<string, RecordData> = { ...value };
-      for (const field of schema.fields ?? []) {
-        if (field.field in out) out[field.field] = decodeBytes(field, out[field.field]!);
+      const object = value as Record<string, RecordData>;
+      if (schema.type === 'map') {
+        if (schema.values) {
+          for (const key of Object.keys(object))
+            object[key] = decodeBytes(schema.values, object[key]!);
+        }
+        return object;
       }
-      return out;
+      for (const field of schema.fields ?? []) {
+        const item = object[field.field];
+        if (item !== undefined && item !== null) object[field.field] = decodeBytes(field, item);
+      }
+      return object;
     }
     default:
       return value;

@@ -122,6 +122,51 @@ describe('JsonConverter', () => {
     assert.deepEqual(back.value, value);
   });
 
+  it('decodes bytes nested in arrays, maps and structs', () => {
+    const nested: ConnectSchema = {
+      type: 'struct',
+      name: 'nested',
+      optional: false,
+      fields: [
+        {
+          field: 'chunks',
+          type: 'array',
+          optional: true,
+          items: { type: 'bytes', optional: true },
+        },
+        {
+          field: 'blobs',
+          type: 'map',
+          optional: true,
+          keys: { type: 'string', optional: false },
+          values: { type: 'bytes', optional: false },
+        },
+        {
+          field: 'inner',
+          type: 'struct',
+          optional: true,
+          fields: [
+            { field: 'raw', type: 'bytes', optional: true },
+            { field: 'n', type: 'int32', optional: true },
+          ],
+        },
+        { field: 'label', type: 'string', optional: true },
+      ],
+    };
+    const converter = new JsonConverter(true);
+    const value = {
+      chunks: [Buffer.from([0, 255]), null],
+      blobs: { a: Buffer.from('x'), b: Buffer.alloc(0) },
+      inner: { raw: Buffer.from('raw'), n: 7 },
+      label: 'AAEC',
+    };
+    for (let read = 0; read < 2; read++) {
+      // the second read takes the known-head path
+      const back = converter.toConnect('t', converter.fromConnect('t', nested, value));
+      assert.deepEqual(back.value, value);
+    }
+  });
+
   it('reads envelopes of a schema read before without parsing it again (one schema object)', () => {
     const writer = new JsonConverter(true);
     const reader = new JsonConverter(true);
