@@ -493,7 +493,8 @@ export class ElasticsearchSinkTask implements SinkTask {
     for (const write of batch) {
       if (write.unsent && !write.superseded) this.warnUnsent(write.op, write.unsent);
     }
-    for (const rejection of rejected) await this.rejected(rejection);
+    // Reported together: the runtime writes them to the dead-letter topic as one append.
+    await Promise.all(rejected.map((rejection) => this.rejected(rejection)));
     for (const write of batch) {
       write.tracker.complete(write.slot);
       this.released(write);

@@ -26,6 +26,8 @@ export interface SinkTaskContext {
    * Report a record the destination rejected (e.g. a mapping conflict). The runtime applies
    * errors.tolerance: with `all` it goes to the dead-letter topic with the error in headers and
    * processing continues; with `none` the task fails. Resolves once the report is durable.
+   * Reports made without awaiting each other (e.g. every rejection of one bulk response) are
+   * written together, in call order: one append instead of one per record.
    */
   reportErrant(record: SinkRecord, error: Error): Promise<void>;
   reportProgress(progress: Record<string, string | number | boolean>): void;

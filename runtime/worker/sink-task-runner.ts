@@ -33,6 +33,7 @@ import { retryRetriable, sleep } from './backoff.ts';
 import type { DeadLetterQueue } from './dead-letter-queue.ts';
 import { asError, ErrorHandler, ToleranceExceededError } from './errors.ts';
 import type { RecordFailure } from './errors.ts';
+import { positionKey, readBack } from './errant-originals.ts';
 import { TaskRunner } from './task-runner.ts';
 import type { TaskRunnerBase } from './task-runner.ts';
 import type { TransformChain } from './transform-chain.ts';
@@ -68,10 +69,7 @@ export const idleCommitFloorMs = 200;
 /** Shortest poll wait: keeps an idle loop from spinning when a commit is overdue. */
 const minPollWaitMs = 10;
 const tpKey = (topic: string, partition: number) => `${partition}:${topic}`;
-const recordKey = (record: SinkRecord) => {
-  const at = originalPosition(record);
-  return `${at.partition}:${at.offset}:${at.topic}`;
-};
+const recordKey = (record: SinkRecord) => positionKey(originalPosition(record));
 
 /** Kafka Connect's sink consumer group: connect-<connector name>. */
 export const sinkGroupId = (connector: string) => `connect-${connector}`;
@@ -95,6 +93,10 @@ export class SinkTaskRunner extends TaskRunner {
    * headers dead-lettered, and memory follows what the sink holds.
    */
   private readonly originals = new WeakMap<SinkRecord, StoredRecord>();
+  /** Errant reports not sent yet (see reportErrant). */
+  private errantGroup: { reports: Array<[SinkRecord, Error]>; sent: Promise<void> } | undefined;
+  /** The last group sent or being sent: the next one goes after it. */
+  private errantTail: Promise<void> = Promise.resolve();
   private readonly seenTopics = new Set<string>();
   /** The topics last logged as waited for (logged again only when that changes). */
   private reportedWaiting = '';
@@ -158,9 +160,29 @@ export class SinkTaskRunner extends TaskRunner {
     };
   }
 
-  private async reportErrant(record: SinkRecord, error: Error): Promise<void> {
+  /**
+   * Reports join the group that waits for the dead-letter topic, in call order; a group goes out
+   * as one append once the one before it is durable. A sink that reports a bulk response's
+   * rejected documents together (without awaiting each) so costs one append and one fsync, not
+   * one per record, and the dead letters keep the order of the reports.
+   */
+  private reportErrant(record: SinkRecord, error: Error): Promise<void> {
+    let group = this.errantGroup;
+    if (group === undefined) {
+      const reports: Array<[SinkRecord, Error]> = [];
+      const sent = this.errantTail.then(() => this.sendErrants(reports));
+      group = this.errantGroup = { reports, sent };
+      this.errantTail = sent.catch(() => {});
+    }
+    group.reports.push([record, error]);
+    return group.sent;
+  }
+
+  private async sendErrants(reports: ReadonlyArray<[SinkRecord, Error]>): Promise<void> {
+    this.errantGroup = undefined; // later reports form the next group
+    const failures = await this.putFailures(reports);
     try {
-      await this.errors.handle([await this.putFailure(record, error)]);
+      await this.errors.handle(failures);
     } catch (tolerance) {
       // errors.tolerance=none: the task fails, whatever the sink does with the rejection.
       this.fail(asError(tolerance));
@@ -168,38 +190,42 @@ export class SinkTaskRunner extends TaskRunner {
     }
   }
 
-  private async putFailure(record: SinkRecord, error: Error): Promise<RecordFailure> {
-    const at = originalPosition(record);
-    return {
-      stage: 'TASK_PUT',
-      className: this.options.id.connector,
-      error,
-      original: await this.originalOf(record),
-      where: `${at.topic}/${at.partition}@${at.offset}`,
-    };
+  /**
+   * Each rejected record with the record as stored in the log: normally from the weak map; for a
+   * record the sink copied (not the object it was handed), read back from the log at its
+   * original coordinates (errant-originals.ts); if the log no longer has it (retention), the
+   * record's current key and value serialized again, the best left to dead-letter (never null in
+   * place of data that exists).
+   */
+  private async putFailures(
+    rejected: Iterable<readonly [SinkRecord, Error]>,
+  ): Promise<RecordFailure[]> {
+    const reports = [...rejected];
+    const copies = reports
+      .filter(([record]) => !this.originals.has(record))
+      .map(([record]) => originalPosition(record));
+    const readBackRecords =
+      copies.length > 0
+        ? await readBack(this.options.log, copies, this.options.logger)
+        : new Map<string, StoredRecord>();
+    return reports.map(([record, error]) => {
+      const at = originalPosition(record);
+      return {
+        stage: 'TASK_PUT',
+        className: this.options.id.connector,
+        error,
+        original:
+          this.originals.get(record) ??
+          readBackRecords.get(positionKey(at)) ??
+          this.convertedForm(record),
+        where: `${at.topic}/${at.partition}@${at.offset}`,
+      };
+    });
   }
 
-  /**
-   * The record as stored in the log. Normally from the weak map; for a record the sink copied
-   * (not the object it was handed), read again from the log at its original coordinates; if the
-   * log no longer has it (retention), the record's current key and value serialized again, the
-   * best left to dead-letter (never null in place of data that exists).
-   */
-  private async originalOf(record: SinkRecord): Promise<StoredRecord> {
-    const known = this.originals.get(record);
-    if (known) return known;
+  /** An errant record the log no longer has, as its converters write it now. */
+  private convertedForm(record: SinkRecord): StoredRecord {
     const at = originalPosition(record);
-    try {
-      const [stored] = await this.options.log.read(at.topic, at.partition, at.offset, {
-        maxRecords: 1,
-      });
-      if (stored && stored.offset === at.offset) return stored;
-    } catch (error) {
-      this.options.logger.debug(
-        { err: error, record: `${at.topic}/${at.partition}@${at.offset}` },
-        'reading an errant record back from the log failed',
-      );
-    }
     this.options.logger.warn(
       { record: `${at.topic}/${at.partition}@${at.offset}` },
       'the original of an errant record is no longer in the log; dead-lettering its converted form',
@@ -531,11 +557,8 @@ export class SinkTaskRunner extends TaskRunner {
         const rejected = this.rejectedOf(pending, error);
         // A rejection of records that are not in the batch says nothing usable: a task failure.
         if (rejected.size === 0) throw error;
-        const failures: RecordFailure[] = [];
-        for (const [record, reason] of rejected)
-          failures.push(await this.putFailure(record, reason));
         // Dead letters are durable (or the task fails, tolerance none) before the rest goes on.
-        await this.errors.handle(failures);
+        await this.errors.handle(await this.putFailures(rejected));
         pending = pending.filter((record) => !rejected.has(record));
       }
     }

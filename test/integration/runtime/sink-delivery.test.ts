@@ -133,6 +133,49 @@ describe('sink delivery', () => {
     }
   });
 
+  it('writes errant reports made together as one dead-letter append, in the order reported', async () => {
+    const runtime = await startRuntime(dataDir('errant-together'));
+    const { herder } = runtime;
+    const log = logOf(runtime);
+    const append = log.append.bind(log);
+    let dlqAppends = 0;
+    log.append = (topic, records) => {
+      if (topic === 'et-dlq') dlqAppends++;
+      return append(topic, records);
+    };
+    try {
+      Object.assign(probe('et-gen'), { count: 60, batchSize: 20 });
+      probe('et-sink').errantWhen = (record) => n(record) % 10 === 3 || n(record) % 10 === 4;
+      await herder.createConnector('et-gen', { 'connector.class': 'generator', topic: 'et' });
+      await herder.createConnector('et-sink', {
+        'connector.class': 'async-collector',
+        topics: 'et',
+        'errors.tolerance': 'all',
+        'errors.deadletterqueue.topic.name': 'et-dlq',
+      });
+      await waitFor('60 records put', async () => probe('et-sink').held.length === 60);
+      await probe('et-sink').confirmTogether!();
+      assert.equal(probe('et-sink').received.length, 48);
+      const dlq = await readTopic(runtime, 'et-dlq');
+      const expected = [3, 4, 13, 14, 23, 24, 33, 34, 43, 44, 53, 54];
+      assert.deepEqual(
+        dlq.map((record) => (payload(record.value) as { n: number }).n),
+        expected,
+      );
+      // The copies were read back from the log: the original bytes, not a re-serialization.
+      const originals = await readTopic(runtime, 'et');
+      for (const [i, letter] of dlq.entries()) {
+        assert.deepEqual(letter.value, originals[expected[i]!]!.value);
+      }
+      assert.equal(dlqAppends, 1, 'one append for the 12 reports');
+      await waitFor('everything committed', async () => {
+        return (await committed(herder, 'et-sink'))['et/0'] === 60;
+      });
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('fails an idle task promptly when its sink finds a failure after the last put()', async () => {
     const runtime = await startRuntime(dataDir('async-failure'));
     const { herder } = runtime;

@@ -60,6 +60,12 @@ export interface Probe {
   held: SinkRecord[];
   /** Async collector: confirm the records held now (errant ones reported, the others kept). */
   confirm?: () => Promise<void>;
+  /**
+   * Async collector: confirm every record held now at once, reporting the errant ones without
+   * awaiting each (as a sink does with the rejections of one bulk response); every other one is
+   * reported as a copy, which the runtime has to read back from the log.
+   */
+  confirmTogether?: () => Promise<void>;
   /** Async collector: preCommit() throws this (a write failure found after put() returned). */
   asyncFailure?: Error;
   preCommitCalls: number;
@@ -287,6 +293,20 @@ export const asyncCollectorSink: SinkConnectorPlugin = {
             else p.received.push(record);
             p.held.shift();
           }
+        };
+        p.confirmTogether = async () => {
+          const batch = [...p.held];
+          const errant = batch.filter((record) => p.errantWhen?.(record));
+          await Promise.all(
+            errant.map((record, i) =>
+              context.reportErrant(
+                i % 2 === 0 ? record : { ...record },
+                new InvalidInputError('TEST_ERRANT', 'rejected in one response'),
+              ),
+            ),
+          );
+          p.received.push(...batch.filter((record) => !p.errantWhen?.(record)));
+          p.held.splice(0, batch.length);
         };
       },
       async open(partitions) {
